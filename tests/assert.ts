@@ -111,9 +111,10 @@ function checkError(
 ): Error {
   if (!(e instanceof Error)) throw new assert.AssertionError({ message: `Thrown non-Error: ${e}` });
   if (ErrorClass && !(e instanceof ErrorClass)) {
+    const err: Error = e;
     throw new assert.AssertionError({
       message:
-        `Expected error to be instance of "${ErrorClass.name}", got "${e.constructor.name}": ${e.message}`,
+        `Expected error to be instance of "${ErrorClass.name}", got "${err.constructor.name}": ${err.message}`,
     });
   }
   if (msgIncludes !== undefined && !e.message.includes(msgIncludes)) {

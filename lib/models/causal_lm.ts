@@ -1,0 +1,108 @@
+/**
+ * The causal language model: the transformer trunk with a tied output embedding
+ * (logits = h · Wteᵀ, as GPT-2 and nanoGPT), per-token log-probabilities of given
+ * sequences, and batched sampling with a KV cache.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type ModelConfig, modelConfig } from "./config.ts";
+import { cloneParams, disposeParams, type Params } from "./params.ts";
+import { type ForwardOptions, initTrunkParams, Trunk } from "./transformer.ts";
+import { type SampleOptions, type SampleResult, sampleWithCache } from "./sampling.ts";
+import type { Rng } from "../util/rng.ts";
+
+/** A GPT-style causal LM. Owns its parameters: call {@link CausalLM.dispose}. */
+export class CausalLM {
+  readonly trunk: Trunk;
+
+  constructor(config: ModelConfig, params: Params) {
+    this.trunk = new Trunk(config, params);
+  }
+
+  /** A freshly initialised model (seeded; identical on every backend). */
+  static create(config: Partial<ModelConfig>, seed: number): CausalLM {
+    const cfg = modelConfig(config);
+    return new CausalLM(cfg, initTrunkParams(cfg, seed));
+  }
+
+  /** The model's shape. */
+  get config(): ModelConfig {
+    return this.trunk.config;
+  }
+
+  /** Its trainable variables by name. */
+  get params(): Params {
+    return this.trunk.params;
+  }
+
+  /**
+   * Next-token logits.
+   * @param ids [B, T] int32.
+   * @returns [B, T, V]; the caller disposes it.
+   */
+  logits(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const [b, t] = ids.shape;
+    const { hidden } = this.trunk.forward(ids, opts);
+    return tf.tidy(() => {
+      const h2 = hidden.reshape([b * t, this.config.dModel]) as tf.Tensor2D; // [B*T, D]
+      const logits = tf.matMul(h2, this.trunk.p<tf.Rank.R2>("wte"), false, true); // [B*T, V]
+      hidden.dispose();
+      return logits.reshape([b, t, this.config.vocabSize]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Log-probability of each next token: out[b, t] = log π(tokens[b, t+1] | tokens[b, ≤t]).
+   * Positions are not masked here; callers multiply by their mask.
+   *
+   * The target's logit is picked with a one-hot product instead of a gather so the
+   * gradient exists on every backend.
+   *
+   * @param tokens [B, T+1] int32 (inputs are tokens[:, :T], targets tokens[:, 1:]).
+   * @returns [B, T]; the caller disposes it.
+   */
+  tokenLogProbs(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [b, t1] = tokens.shape;
+      const t = t1 - 1;
+      const inputs = tokens.slice([0, 0], [b, t]) as tf.Tensor2D; // [B, T]
+      const targets = tokens.slice([0, 1], [b, t]); // [B, T]
+      const logits = this.logits(inputs, opts); // [B, T, V]
+      return gatherLogProbs(logits, targets);
+    });
+  }
+
+  /**
+   * Sample continuations of `prompts` with a KV cache (see {@link sampleWithCache}).
+   * @param prompts token ids per row, each starting with BOS.
+   */
+  sample(prompts: number[][], opts: SampleOptions, rng: Rng): Promise<SampleResult> {
+    return sampleWithCache(this, prompts, opts, rng);
+  }
+
+  /** A copy with its own variables; frozen (not trainable) when `trainable` is false. */
+  clone(trainable = true): CausalLM {
+    return new CausalLM(this.config, cloneParams(this.params, trainable));
+  }
+
+  /** Free the parameters. */
+  dispose(): void {
+    disposeParams(this.params);
+  }
+}
+
+/**
+ * log softmax(logits)[target] = logit_target − logsumexp(logits), per position.
+ * @param logits [B, T, V].
+ * @param targets [B, T] int32.
+ * @returns [B, T]; the caller disposes it.
+ */
+export function gatherLogProbs(logits: tf.Tensor3D, targets: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => {
+    const v = logits.shape[2];
+    const lse = tf.logSumExp(logits, -1); // [B, T]
+    const picked = logits.mul(tf.oneHot(targets.toInt(), v)).sum(-1); // [B, T]
+    return picked.sub(lse) as tf.Tensor2D;
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * Building blocks of the transformer as pure tensor functions: layer norm, GELU, a linear
+ * map on flattened tokens, and the token embedding lookup.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Layer normalisation (Ba et al. 2016): (x − μ) / √(σ² + ε) · g + b over the last axis.
+ * @param x [..., D]
+ */
+export function layerNorm(x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e-5): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(g).add(b);
+  });
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+/**
+ * GELU, tanh approximation as in GPT-2 (Hendrycks & Gimpel 2016):
+ * ½x(1 + tanh(√(2/π)(x + 0.044715x³))). Every backend has tanh's gradient.
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(GELU_C);
+    return x.mul(0.5).mul(tf.tanh(inner).add(1));
+  });
+}
+
+/** y = x·W + b on a [N, in] matrix (fused bias add where the backend has it). */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+}
+
+/**
+ * Embedding lookup with a gradient on every backend.
+ *
+ * `tf.gather`'s gradient needs UnsortedSegmentSum, which the wasm backend lacks, so the
+ * lookup is a gather with a custom gradient: the table's gradient is the scatter-add of
+ * the output gradient rows into their token ids (ScatterNd sums duplicate indices).
+ * {@link embedOneHot} is the plain formulation it must agree with.
+ *
+ * @param ids [N] int32 token ids.
+ * @param table [V, D] embedding table.
+ * @returns [N, D]; the caller disposes it.
+ */
+export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
+  return embedOp(table, ids) as tf.Tensor2D;
+}
+
+// deno-lint-ignore no-explicit-any
+const embedOp = tf.customGrad(
+  ((table: tf.Tensor, ids: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([ids]);
+    const [v, d] = table.shape as [number, number];
+    return {
+      value: tf.gather(table, ids),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const savedIds = saved[0]!;
+        const dTable = tf.scatterND(
+          savedIds.reshape([-1, 1]),
+          (dy as tf.Tensor).reshape([-1, d]),
+          [v, d],
+        );
+        return [dTable, tf.zerosLike(savedIds)];
+      },
+    };
+  }) as any,
+);
+
+/**
+ * The plain embedding formulation: one-hot(ids) · table. Costs N·V·D multiply-adds;
+ * kept as the reference {@link embed} is tested against.
+ * @param ids [N] int32.
+ * @param table [V, D].
+ * @returns [N, D]; the caller disposes it.
+ */
+export function embedOneHot(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.matMul(tf.oneHot(ids, table.shape[0]).toFloat(), table));
+}

@@ -1,0 +1,54 @@
+/**
+ * Named model parameters and their seeded initialisation.
+ *
+ * Initial values are drawn in JavaScript from {@link Rng} rather than with tfjs's random
+ * ops so that the same seed gives bit-identical weights on every backend.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../util/rng.ts";
+
+/** Parameters by name, e.g. `h.0.attn.wqkv`. Owned by the model; dispose with {@link disposeParams}. */
+export type Params = Map<string, tf.Variable>;
+
+/** N(0, std²) values of `shape`, from `rng`. */
+export function normalValues(rng: Rng, shape: number[], std: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal() * std;
+  return out;
+}
+
+/** A trainable variable with the given values. */
+export function variable(name: string, values: Float32Array, shape: number[]): tf.Variable {
+  return tf.variable(tf.tensor(values, shape, "float32"), true, uniqueName(name));
+}
+
+let counter = 0;
+/** tfjs variable names are global; suffix them so two models can coexist. */
+function uniqueName(name: string): string {
+  return `${name}#${counter++}`;
+}
+
+/** Dispose every parameter in `params`. */
+export function disposeParams(params: Params): void {
+  for (const v of params.values()) v.dispose();
+  params.clear();
+}
+
+/** Copy values of `src` into new variables (a frozen copy when `trainable` is false). */
+export function cloneParams(src: Params, trainable = true): Params {
+  const out: Params = new Map();
+  for (const [name, v] of src) {
+    out.set(name, tf.variable(v.clone(), trainable, uniqueName(name)));
+  }
+  return out;
+}
+
+/** Total number of scalar parameters. */
+export function countParams(params: Params): number {
+  let n = 0;
+  for (const v of params.values()) n += v.size;
+  return n;
+}

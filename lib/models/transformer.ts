@@ -1,0 +1,208 @@
+/**
+ * A causal transformer (GPT-2 layout, Radford et al. 2019; nanoGPT's shape): token +
+ * position embeddings, pre-LayerNorm blocks of causal self-attention and a GELU MLP, a
+ * final LayerNorm. The trunk returns hidden states; heads live in `causal_lm.ts` (tied
+ * output embedding) and `scalar_head.ts` (one number per position).
+ *
+ * Reads small to large: attention → MLP → block → trunk.
+ *
+ * Dimensions: B batch, T new positions, S positions attended to (past + new), D width,
+ * H heads, hd = D/H, V vocabulary.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { ModelConfig } from "./config.ts";
+import { embed, gelu, layerNorm, linear } from "./layers.ts";
+import { normalValues, type Params, variable } from "./params.ts";
+import { Rng } from "../util/rng.ts";
+
+/** Keys and values of earlier positions, per layer: [B, H, S_past, hd]. Owned by the caller. */
+export interface KvCache {
+  k: tf.Tensor4D[];
+  v: tf.Tensor4D[];
+}
+
+/** How a forward pass runs. */
+export interface ForwardOptions {
+  /** Apply dropout (training). Default false. */
+  training?: boolean;
+  /** Seed for dropout masks; vary it per step for independent masks. */
+  dropoutSeed?: number;
+  /**
+   * Position ids [B, T] int32. Default: 0..T−1 for every row (right-padded batches).
+   * Left-padded sampling passes each row's own positions.
+   */
+  positions?: tf.Tensor2D;
+  /**
+   * Additive attention bias [B or 1, 1, T, S]: 0 where attending is allowed, −1e9
+   * elsewhere. Default: the causal mask over T (no past).
+   */
+  attnBias?: tf.Tensor4D;
+  /** Past keys and values; when given, the pass also returns the extended cache. */
+  past?: KvCache;
+  /** Return the keys and values of this pass (for a KV cache). */
+  returnCache?: boolean;
+}
+
+/** Hidden states [B, T, D] after the final LayerNorm, and the new cache when asked. */
+export interface TrunkOutput {
+  hidden: tf.Tensor3D;
+  cache?: KvCache;
+}
+
+const causalBiases = new Map<number, tf.Tensor4D>();
+/** The additive causal mask [1, 1, T, T]: 0 on and below the diagonal, −1e9 above. Cached. */
+export function causalBias(t: number): tf.Tensor4D {
+  let bias = causalBiases.get(t);
+  if (!bias) {
+    const values = new Float32Array(t * t);
+    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) values[i * t + j] = -1e9;
+    bias = tf.keep(tf.tensor4d(values, [1, 1, t, t]));
+    causalBiases.set(t, bias);
+  }
+  return bias;
+}
+
+/** Initialise trunk parameters: N(0, 0.02), residual projections N(0, 0.02/√(2L)) as GPT-2. */
+export function initTrunkParams(cfg: ModelConfig, seed: number): Params {
+  const rng = new Rng(seed);
+  const d = cfg.dModel, hidden = cfg.mlpRatio * d;
+  const std = 0.02, residStd = 0.02 / Math.sqrt(2 * cfg.nLayers);
+  const p: Params = new Map();
+  const add = (name: string, shape: number[], values: Float32Array) =>
+    p.set(name, variable(name, values, shape));
+  const normal = (name: string, shape: number[], s: number) =>
+    add(name, shape, normalValues(rng, shape, s));
+  const fill = (name: string, shape: number[], value: number) =>
+    add(name, shape, new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value));
+  normal("wte", [cfg.vocabSize, d], std);
+  normal("wpe", [cfg.context, d], std / 2);
+  for (let l = 0; l < cfg.nLayers; l++) {
+    const h = `h.${l}`;
+    fill(`${h}.ln1.g`, [d], 1);
+    fill(`${h}.ln1.b`, [d], 0);
+    normal(`${h}.attn.wqkv`, [d, 3 * d], std);
+    fill(`${h}.attn.bqkv`, [3 * d], 0);
+    normal(`${h}.attn.wo`, [d, d], residStd);
+    fill(`${h}.attn.bo`, [d], 0);
+    fill(`${h}.ln2.g`, [d], 1);
+    fill(`${h}.ln2.b`, [d], 0);
+    normal(`${h}.mlp.w1`, [d, hidden], std);
+    fill(`${h}.mlp.b1`, [hidden], 0);
+    normal(`${h}.mlp.w2`, [hidden, d], residStd);
+    fill(`${h}.mlp.b2`, [d], 0);
+  }
+  fill("lnf.g", [d], 1);
+  fill("lnf.b", [d], 0);
+  return p;
+}
+
+/** The shared trunk: embeddings, blocks, final LayerNorm. */
+export class Trunk {
+  constructor(readonly config: ModelConfig, readonly params: Params) {}
+
+  /** Parameter by name; a missing name is a programming error. */
+  p<R extends tf.Rank>(name: string): tf.Tensor<R> {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`model has no parameter ${name}`);
+    return v as unknown as tf.Tensor<R>;
+  }
+
+  /**
+   * Run the trunk on token ids.
+   * @param ids [B, T] int32.
+   * @returns hidden [B, T, D] (and the cache) — the caller disposes them.
+   */
+  forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): TrunkOutput {
+    const cfg = this.config;
+    const [b, t] = ids.shape;
+    const sPast = opts.past?.k[0]?.shape[2] ?? 0;
+    // Left-padded sampling passes explicit positions and checks its own length.
+    if (!opts.positions && sPast + t > cfg.context) {
+      throw new RangeError(
+        `sequence of ${sPast + t} positions exceeds the model's context of ${cfg.context}`,
+      );
+    }
+    const newK: tf.Tensor4D[] = [], newV: tf.Tensor4D[] = [];
+    const hidden = tf.tidy(() => {
+      const d = cfg.dModel;
+      // token + position embeddings, flattened to [B*T, D] for the linear maps
+      const tok = embed(ids.reshape([-1]) as tf.Tensor1D, this.p("wte")); // [B*T, D]
+      const pos = opts.positions
+        ? tf.gather(this.p<tf.Rank.R2>("wpe"), opts.positions.reshape([-1])) // [B*T, D]
+        : tf.tile(this.p<tf.Rank.R2>("wpe").slice([sPast, 0], [t, d]), [b, 1]); // [B*T, D]
+      let x = this.dropout(tok.add(pos), opts, 0) as tf.Tensor2D; // [B*T, D]
+      const bias = opts.attnBias ?? causalBias(t);
+      for (let l = 0; l < cfg.nLayers; l++) {
+        const h = `h.${l}`;
+        const a = layerNorm(x, this.p(`${h}.ln1.g`), this.p(`${h}.ln1.b`)) as tf.Tensor2D;
+        const att = this.attention(a, b, t, l, bias, opts);
+        if (att.k) {
+          newK.push(tf.keep(att.k));
+          newV.push(tf.keep(att.v!));
+        }
+        x = x.add(this.dropout(att.y, opts, 2 * l + 1));
+        const m = layerNorm(x, this.p(`${h}.ln2.g`), this.p(`${h}.ln2.b`)) as tf.Tensor2D;
+        x = x.add(this.dropout(this.mlp(m, l), opts, 2 * l + 2));
+      }
+      return layerNorm(x, this.p("lnf.g"), this.p("lnf.b")).reshape([b, t, d]) as tf.Tensor3D;
+    });
+    return { hidden, cache: newK.length ? { k: newK, v: newV } : undefined };
+  }
+
+  /**
+   * Causal self-attention (Vaswani et al. 2017): softmax(q·kᵀ/√hd + bias)·v over all heads.
+   * @param x [B*T, D] normalised input.
+   * @returns y [B*T, D], plus the full keys and values [B, H, S, hd] when caching.
+   */
+  attention(
+    x: tf.Tensor2D,
+    b: number,
+    t: number,
+    layer: number,
+    bias: tf.Tensor4D,
+    opts: ForwardOptions,
+  ): { y: tf.Tensor2D; k?: tf.Tensor4D; v?: tf.Tensor4D } {
+    const { dModel: d, nHeads: nh } = this.config;
+    const hd = d / nh;
+    const h = `h.${layer}`;
+    const qkv = linear(x, this.p(`${h}.attn.wqkv`), this.p(`${h}.attn.bqkv`)); // [B*T, 3D]
+    const [q2, k2, v2] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const heads = (z: tf.Tensor2D) => z.reshape([b, t, nh, hd]).transpose([0, 2, 1, 3]);
+    const q = heads(q2) as tf.Tensor4D; // [B, H, T, hd]
+    let k = heads(k2) as tf.Tensor4D; // [B, H, T, hd]
+    let v = heads(v2) as tf.Tensor4D;
+    const past = opts.past;
+    if (past) {
+      k = tf.concat([past.k[layer]!, k], 2); // [B, H, S, hd]
+      v = tf.concat([past.v[layer]!, v], 2);
+    }
+    let att = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hd)).add(bias); // [B, H, T, S]
+    att = tf.softmax(att, -1);
+    const y = tf.matMul(att, v) // [B, H, T, hd]
+      .transpose([0, 2, 1, 3]) // [B, T, H, hd]
+      .reshape([b * t, d]) as tf.Tensor2D;
+    const out = linear(y, this.p(`${h}.attn.wo`), this.p(`${h}.attn.bo`)); // [B*T, D]
+    return opts.past || opts.returnCache ? { y: out, k, v } : { y: out };
+  }
+
+  /** Position-wise MLP: GELU(x·W1 + b1)·W2 + b2. [B*T, D] → [B*T, D]. */
+  mlp(x: tf.Tensor2D, layer: number): tf.Tensor2D {
+    const h = `h.${layer}`;
+    const hidden = gelu(linear(x, this.p(`${h}.mlp.w1`), this.p(`${h}.mlp.b1`))) as tf.Tensor2D;
+    return linear(hidden, this.p(`${h}.mlp.w2`), this.p(`${h}.mlp.b2`));
+  }
+
+  private dropout(x: tf.Tensor, opts: ForwardOptions, site: number): tf.Tensor {
+    const rate = this.config.dropout;
+    if (!opts.training || rate === 0) return x;
+    return tf.dropout(x, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + site);
+  }
+}
+
+/** Dispose every tensor of a cache. */
+export function disposeCache(cache: KvCache | undefined): void {
+  if (!cache) return;
+  tf.dispose([...cache.k, ...cache.v]);
+}

@@ -22,7 +22,14 @@ export function normalValues(rng: Rng, shape: number[], std: number): Float32Arr
 
 /** A trainable variable with the given values. */
 export function variable(name: string, values: Float32Array, shape: number[]): tf.Variable {
-  return tf.variable(tf.tensor(values, shape, "float32"), true, uniqueName(name));
+  return ownedVariable(tf.tensor(values, shape, "float32"), true, name);
+}
+
+/** A variable initialised from `init`, which is disposed (the variable holds its own copy). */
+export function ownedVariable(init: tf.Tensor, trainable: boolean, name?: string): tf.Variable {
+  const v = tf.variable(init, trainable, name ? uniqueName(name) : undefined);
+  init.dispose();
+  return v;
 }
 
 let counter = 0;
@@ -41,7 +48,7 @@ export function disposeParams(params: Params): void {
 export function cloneParams(src: Params, trainable = true): Params {
   const out: Params = new Map();
   for (const [name, v] of src) {
-    out.set(name, tf.variable(v.clone(), trainable, uniqueName(name)));
+    out.set(name, ownedVariable(v.clone(), trainable, name));
   }
   return out;
 }

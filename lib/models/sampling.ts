@@ -13,13 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../util/rng.ts";
 import { ConfigError } from "../util/errors.ts";
 import { disposeCache, type KvCache, type Trunk } from "./transformer.ts";
-
-/** Special token ids shared with the tokenizer. */
-export const PAD_ID = 0;
-/** Beginning of sequence. */
-export const BOS_ID = 1;
-/** End of sequence. */
-export const EOS_ID = 2;
+import { EOS_ID, PAD_ID } from "../data/special_tokens.ts";
 
 /** How to sample. */
 export interface SampleOptions {

@@ -52,50 +52,84 @@ export interface TrunkOutput {
 }
 
 const causalBiases = new Map<number, tf.Tensor4D>();
-/** The additive causal mask [1, 1, T, T]: 0 on and below the diagonal, −1e9 above. Cached. */
-export function causalBias(t: number): tf.Tensor4D {
-  let bias = causalBiases.get(t);
+/**
+ * The additive causal mask [1, 1, T, T]: 0 on and below the diagonal, −1e9 above.
+ * One full-context mask is kept per context size and sliced, so varying batch lengths
+ * create no lasting tensors. The slice belongs to the caller's tidy scope.
+ */
+export function causalBias(t: number, context: number): tf.Tensor4D {
+  let bias = causalBiases.get(context);
   if (!bias) {
-    const values = new Float32Array(t * t);
-    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) values[i * t + j] = -1e9;
-    bias = tf.keep(tf.tensor4d(values, [1, 1, t, t]));
-    causalBiases.set(t, bias);
+    const values = new Float32Array(context * context);
+    for (let i = 0; i < context; i++) {
+      for (let j = i + 1; j < context; j++) values[i * context + j] = -1e9;
+    }
+    bias = tf.keep(tf.tensor4d(values, [1, 1, context, context]));
+    causalBiases.set(context, bias);
   }
-  return bias;
+  return bias.slice([0, 0, 0, 0], [1, 1, t, t]);
 }
 
-/** Initialise trunk parameters: N(0, 0.02), residual projections N(0, 0.02/√(2L)) as GPT-2. */
-export function initTrunkParams(cfg: ModelConfig, seed: number): Params {
-  const rng = new Rng(seed);
+/** A parameter's name, shape and initialiser. */
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  /** Standard deviation of a normal init, or a constant fill. */
+  init: { std: number } | { fill: number };
+}
+
+/**
+ * The trunk's parameters in a fixed order: N(0, 0.02) weights, residual projections
+ * N(0, 0.02/√(2L)) as GPT-2, LayerNorm gains 1, biases 0.
+ */
+export function trunkParamSpecs(cfg: ModelConfig): ParamSpec[] {
   const d = cfg.dModel, hidden = cfg.mlpRatio * d;
   const std = 0.02, residStd = 0.02 / Math.sqrt(2 * cfg.nLayers);
-  const p: Params = new Map();
-  const add = (name: string, shape: number[], values: Float32Array) =>
-    p.set(name, variable(name, values, shape));
-  const normal = (name: string, shape: number[], s: number) =>
-    add(name, shape, normalValues(rng, shape, s));
-  const fill = (name: string, shape: number[], value: number) =>
-    add(name, shape, new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value));
-  normal("wte", [cfg.vocabSize, d], std);
-  normal("wpe", [cfg.context, d], std / 2);
+  const specs: ParamSpec[] = [
+    { name: "wte", shape: [cfg.vocabSize, d], init: { std } },
+    { name: "wpe", shape: [cfg.context, d], init: { std: std / 2 } },
+  ];
   for (let l = 0; l < cfg.nLayers; l++) {
     const h = `h.${l}`;
-    fill(`${h}.ln1.g`, [d], 1);
-    fill(`${h}.ln1.b`, [d], 0);
-    normal(`${h}.attn.wqkv`, [d, 3 * d], std);
-    fill(`${h}.attn.bqkv`, [3 * d], 0);
-    normal(`${h}.attn.wo`, [d, d], residStd);
-    fill(`${h}.attn.bo`, [d], 0);
-    fill(`${h}.ln2.g`, [d], 1);
-    fill(`${h}.ln2.b`, [d], 0);
-    normal(`${h}.mlp.w1`, [d, hidden], std);
-    fill(`${h}.mlp.b1`, [hidden], 0);
-    normal(`${h}.mlp.w2`, [hidden, d], residStd);
-    fill(`${h}.mlp.b2`, [d], 0);
+    specs.push(
+      { name: `${h}.ln1.g`, shape: [d], init: { fill: 1 } },
+      { name: `${h}.ln1.b`, shape: [d], init: { fill: 0 } },
+      { name: `${h}.attn.wqkv`, shape: [d, 3 * d], init: { std } },
+      { name: `${h}.attn.bqkv`, shape: [3 * d], init: { fill: 0 } },
+      { name: `${h}.attn.wo`, shape: [d, d], init: { std: residStd } },
+      { name: `${h}.attn.bo`, shape: [d], init: { fill: 0 } },
+      { name: `${h}.ln2.g`, shape: [d], init: { fill: 1 } },
+      { name: `${h}.ln2.b`, shape: [d], init: { fill: 0 } },
+      { name: `${h}.mlp.w1`, shape: [d, hidden], init: { std } },
+      { name: `${h}.mlp.b1`, shape: [hidden], init: { fill: 0 } },
+      { name: `${h}.mlp.w2`, shape: [hidden, d], init: { std: residStd } },
+      { name: `${h}.mlp.b2`, shape: [d], init: { fill: 0 } },
+    );
   }
-  fill("lnf.g", [d], 1);
-  fill("lnf.b", [d], 0);
+  specs.push(
+    { name: "lnf.g", shape: [d], init: { fill: 1 } },
+    { name: "lnf.b", shape: [d], init: { fill: 0 } },
+  );
+  return specs;
+}
+
+/** Initialise parameters from their specs, drawing from one seeded stream in spec order. */
+export function initParams(specs: ParamSpec[], seed: number): Params {
+  const rng = new Rng(seed);
+  const p: Params = new Map();
+  for (const spec of specs) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const values = "std" in spec.init
+      ? normalValues(rng, spec.shape, spec.init.std)
+      : new Float32Array(n).fill(spec.init.fill);
+    p.set(spec.name, variable(spec.name, values, spec.shape));
+  }
   return p;
+}
+
+/** Initialise a trunk's parameters (see {@link trunkParamSpecs}). */
+export function initTrunkParams(cfg: ModelConfig, seed: number): Params {
+  return initParams(trunkParamSpecs(cfg), seed);
 }
 
 /** The shared trunk: embeddings, blocks, final LayerNorm. */
@@ -133,7 +167,7 @@ export class Trunk {
         ? tf.gather(this.p<tf.Rank.R2>("wpe"), opts.positions.reshape([-1])) // [B*T, D]
         : tf.tile(this.p<tf.Rank.R2>("wpe").slice([sPast, 0], [t, d]), [b, 1]); // [B*T, D]
       let x = this.dropout(tok.add(pos), opts, 0) as tf.Tensor2D; // [B*T, D]
-      const bias = opts.attnBias ?? causalBias(t);
+      const bias = opts.attnBias ?? causalBias(t, cfg.context);
       for (let l = 0; l < cfg.nLayers; l++) {
         const h = `h.${l}`;
         const a = layerNorm(x, this.p(`${h}.ln1.g`), this.p(`${h}.ln1.b`)) as tf.Tensor2D;

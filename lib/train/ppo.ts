@@ -1,0 +1,375 @@
+/**
+ * PPO against a KL-penalised reward (Ziegler et al. 2019; Stiennon et al. 2020; Ouyang et
+ * al. 2022): maximise E[r(x, y)] − β·KL(π‖π_ref) with completions sampled from the policy
+ * itself. One iteration reads as:
+ *
+ *   rollout → score → shape rewards (−β·KL_t, + score at the last token) → GAE →
+ *   several epochs of minibatch updates of policy (clipped surrogate) and value (clipped
+ *   value loss), early stop on approx KL → KL controller update → one metric row.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type CausalLM, gatherLogProbs } from "../models/causal_lm.ts";
+import type { ScalarModel } from "../models/scalar_head.ts";
+import { selectRows, selectRowsOf } from "../data/response_batch.ts";
+import { KL_ESTIMATORS, type KlEstimator } from "../losses/kl.ts";
+import {
+  entropyFromLogits,
+  explainedVariance,
+  gae,
+  ppoPolicyLoss,
+  ppoValueLoss,
+  shapeRewards,
+  whiten,
+} from "../losses/ppo.ts";
+import { AdamW, optimiserStep } from "./adamw.ts";
+import { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
+import { checkFinite, type MetricRow, type RowSink } from "./metrics.ts";
+import { collectRollout, type RewardSource, type Rollout, sequenceKl } from "./rollout.ts";
+import { Progress } from "../util/progress.ts";
+import { Rng } from "../util/rng.ts";
+import { resolveConfig, type Schema } from "../util/schema.ts";
+
+/** PPO hyper-parameters (names follow TRL's PPOConfig where they coincide). */
+export interface PpoConfig {
+  /** PPO iterations (rollout + update). */
+  iterations: number;
+  /** Prompts per rollout. */
+  rolloutBatch: number;
+  /** Maximum new tokens per completion. */
+  maxNewTokens: number;
+  /** Sampling temperature of rollouts. */
+  temperature: number;
+  /** Passes over each rollout. */
+  epochs: number;
+  /** Rows per minibatch. */
+  minibatchSize: number;
+  /** Policy learning rate (constant). */
+  lr: number;
+  /** Value-model learning rate (constant). */
+  valueLr: number;
+  /** Global gradient-norm clip. */
+  gradClip: number;
+  /** ε of the clipped surrogate. */
+  clipRange: number;
+  /** ε_v of the clipped value loss. */
+  clipRangeValue: number;
+  /** Entropy bonus coefficient (0: off). */
+  entCoef: number;
+  /** Discount γ. */
+  gamma: number;
+  /** GAE λ. */
+  lambda: number;
+  /** KL coefficient β (initial β when adaptive). */
+  beta: number;
+  /** Per-token KL estimator in the shaped reward. */
+  klEstimator: KlEstimator;
+  /** Target KL (nats per sequence) of the adaptive controller; null: fixed β. */
+  klTarget: number | null;
+  /** Horizon of the adaptive controller, in samples. */
+  klHorizon: number;
+  /** Whiten the sequence scores over each rollout batch. */
+  whitenRewards: boolean;
+  /** Clip scores to ±this (null: off). */
+  rewardClip: number | null;
+  /** Subtract this from the score of completions that hit the length limit without EOS. */
+  noEosPenalty: number | null;
+  /** Stop an iteration's epochs when approx KL(π_old‖π) exceeds this (null: never). */
+  targetKl: number | null;
+  /** Emit sample texts every this many iterations (0: never). */
+  sampleEvery: number;
+  /** Seed of prompt order and sampling. */
+  seed: number;
+}
+
+/** Field specs for {@link PpoConfig}. */
+export const PPO_CONFIG_SCHEMA: Schema<PpoConfig> = {
+  iterations: { type: "number", int: true, min: 1, doc: "PPO iterations" },
+  rolloutBatch: { type: "number", int: true, min: 2, doc: "prompts per rollout" },
+  maxNewTokens: { type: "number", int: true, min: 1, doc: "max new tokens per completion" },
+  temperature: { type: "number", gt: 0, doc: "rollout sampling temperature" },
+  epochs: { type: "number", int: true, min: 1, doc: "passes over each rollout" },
+  minibatchSize: { type: "number", int: true, min: 1, doc: "rows per minibatch" },
+  lr: { type: "number", gt: 0, doc: "policy learning rate" },
+  valueLr: { type: "number", gt: 0, doc: "value learning rate" },
+  gradClip: { type: "number", min: 0, doc: "global gradient-norm clip, 0 = off" },
+  clipRange: { type: "number", gt: 0, doc: "PPO ratio clip ε" },
+  clipRangeValue: { type: "number", gt: 0, doc: "value clip ε_v" },
+  entCoef: { type: "number", min: 0, doc: "entropy bonus coefficient" },
+  gamma: { type: "number", min: 0, max: 1, doc: "discount γ" },
+  lambda: { type: "number", min: 0, max: 1, doc: "GAE λ" },
+  beta: { type: "number", min: 0, doc: "KL coefficient β" },
+  klEstimator: { type: "enum", values: KL_ESTIMATORS, doc: "per-token KL estimator" },
+  klTarget: { type: "number", gt: 0, nullable: true, doc: "adaptive KL target, null = fixed β" },
+  klHorizon: { type: "number", gt: 0, doc: "adaptive KL horizon in samples" },
+  whitenRewards: { type: "boolean", doc: "whiten sequence scores per rollout" },
+  rewardClip: { type: "number", gt: 0, nullable: true, doc: "clip scores to ±c, null = off" },
+  noEosPenalty: { type: "number", min: 0, nullable: true, doc: "penalty for no EOS, null = off" },
+  targetKl: { type: "number", gt: 0, nullable: true, doc: "early-stop approx KL, null = off" },
+  sampleEvery: { type: "number", int: true, min: 0, doc: "emit samples every N iterations" },
+  seed: { type: "number", int: true, doc: "seed of prompts and sampling" },
+};
+
+/** Defaults for the canonical task on 2 cores. */
+export const PPO_DEFAULTS: PpoConfig = {
+  iterations: 30,
+  rolloutBatch: 64,
+  maxNewTokens: 12,
+  temperature: 1,
+  epochs: 4,
+  minibatchSize: 16,
+  lr: 3e-4,
+  valueLr: 1e-3,
+  gradClip: 1,
+  clipRange: 0.2,
+  clipRangeValue: 0.2,
+  entCoef: 0,
+  gamma: 1,
+  lambda: 0.95,
+  beta: 0.1,
+  klEstimator: "k1",
+  klTarget: null,
+  klHorizon: 10000,
+  whitenRewards: false,
+  rewardClip: null,
+  noEosPenalty: null,
+  targetKl: 0.1,
+  sampleEvery: 10,
+  seed: 0,
+};
+
+/** Validate a PPO config over {@link PPO_DEFAULTS}. */
+export function ppoConfig(overrides: Partial<PpoConfig> = {}, section = "ppo"): PpoConfig {
+  return resolveConfig(section, PPO_CONFIG_SCHEMA, PPO_DEFAULTS, overrides);
+}
+
+/** A few completions of an iteration, for logs and samples.jsonl. */
+export interface PpoSample {
+  step: number;
+  prompt: number[];
+  response: number[];
+  score: number;
+}
+
+/** Inputs of {@link trainPpo}. */
+export interface PpoRun {
+  policy: CausalLM;
+  /** The frozen reference (SFT) model. */
+  ref: CausalLM;
+  /** The value model (initialised from the reward model or the SFT model by the caller). */
+  value: ScalarModel;
+  /** Training reward: a reward model, or the gold reward ("PPO-GT"). */
+  reward: RewardSource;
+  /** Extra per-row numbers (e.g. the gold reward of each completion when training on the RM). */
+  gold?: RewardSource;
+  /** Prompt pool (token ids with BOS). */
+  prompts: readonly number[][];
+  config: PpoConfig;
+  onRow?: RowSink;
+  onSamples?: (samples: PpoSample[]) => void;
+  progress?: string | false;
+}
+
+/** Train `policy` and `value` in place; returns one row per iteration. */
+export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
+  const { policy, value, config: c } = run;
+  if (run.prompts.length === 0) throw new RangeError("PPO needs at least one prompt");
+  const rng = new Rng(c.seed);
+  const policyOpt = new AdamW(policy.params, { gradClip: c.gradClip });
+  const valueOpt = new AdamW(value.params, { gradClip: c.gradClip });
+  const controller: KlController = c.klTarget === null
+    ? new FixedKlController(c.beta)
+    : new AdaptiveKlController({ initBeta: c.beta, target: c.klTarget, horizon: c.klHorizon });
+  const bar = new Progress({
+    label: run.progress || `ppo β=${c.beta}`,
+    total: c.iterations,
+    quiet: run.progress === false,
+    every: 5,
+  });
+  const rows: MetricRow[] = [];
+  try {
+    for (let it = 0; it < c.iterations; it++) {
+      const t0 = performance.now();
+      const prompts = Array.from(
+        { length: c.rolloutBatch },
+        () => run.prompts[rng.int(run.prompts.length)]!,
+      );
+      const ro = await collectRollout({
+        policy,
+        ref: run.ref,
+        value,
+        prompts,
+        maxNewTokens: c.maxNewTokens,
+        temperature: c.temperature,
+        klEstimator: c.klEstimator,
+        reward: run.reward,
+        rng,
+      });
+      const beta = controller.value;
+      const scores = adjustScores(ro, c);
+      for (let i = 0; i < scores.length; i++) checkFinite("reward/score", scores[i]!, it);
+      const { batch } = ro;
+      const rewards = shapeRewards({
+        klPerToken: ro.klPerToken,
+        score: scores,
+        lastIndex: batch.lastIndex,
+        beta,
+        mask: batch.mask,
+      });
+      const { advantages: rawAdv, returns } = gae({
+        rewards,
+        values: ro.values,
+        mask: batch.mask,
+        T: batch.length,
+        gamma: c.gamma,
+        lambda: c.lambda,
+      });
+      const advantages = whiten(rawAdv, batch.mask);
+      const stats = await ppoEpochs(run, ro, advantages, returns, rng, it);
+
+      const seqKl = sequenceKl(ro.logProbs, ro.refLogProbs, batch);
+      const kl = mean(seqKl);
+      controller.update(kl, c.rolloutBatch);
+      const secs = (performance.now() - t0) / 1000;
+      const tokens = batch.responseLengths.reduce((a, n) => a + n, 0);
+      const row: MetricRow = {
+        step: it + 1,
+        "reward/score": mean(ro.scores),
+        "kl/ref": checkFinite("kl/ref", kl, it),
+        "kl/beta": beta,
+        "objective/rlhf": mean(ro.scores) - beta * kl,
+        ...stats,
+        "ppo/explained_variance": explainedVariance(ro.values, returns, batch.mask),
+        "gen/length": tokens / batch.batch,
+        "gen/eos_rate": ro.finished.filter((f) => f).length / batch.batch,
+        "perf/tokens_per_s": tokens / secs,
+        "perf/sample_fraction": ro.sampleSeconds / secs,
+      };
+      if (run.gold) row["reward/gold"] = mean(await run.gold(ro.prompts, ro.responses, batch));
+      rows.push(row);
+      run.onRow?.(row);
+      if (c.sampleEvery > 0 && (it % c.sampleEvery === 0 || it === c.iterations - 1)) {
+        run.onSamples?.(
+          ro.prompts.slice(0, 4).map((p, i) => ({
+            step: it + 1,
+            prompt: p,
+            response: ro.responses[i]!,
+            score: ro.scores[i]!,
+          })),
+        );
+      }
+      bar.update(it + 1, `score ${row["reward/score"]!.toFixed(3)} kl ${kl.toFixed(2)}`);
+    }
+    bar.finish();
+    return rows;
+  } finally {
+    policyOpt.dispose();
+    valueOpt.dispose();
+  }
+
+  /** Several epochs of shuffled minibatches over one rollout; returns mean diagnostics. */
+  async function ppoEpochs(
+    run: PpoRun,
+    ro: Rollout,
+    advantages: Float32Array,
+    returns: Float32Array,
+    rng: Rng,
+    it: number,
+  ): Promise<Record<string, number>> {
+    const l = ro.batch.length;
+    const sums: Record<string, number> = {};
+    let count = 0, earlyStop = 0;
+    const rows = ro.prompts.map((_, i) => i);
+    epochs: for (let epoch = 0; epoch < c.epochs; epoch++) {
+      rng.shuffle(rows);
+      for (let i = 0; i < rows.length; i += c.minibatchSize) {
+        const idx = rows.slice(i, i + c.minibatchSize);
+        const mb = selectRows(ro.batch, idx);
+        const t = (x: Float32Array) => tf.tensor2d(selectRowsOf(x, l, idx), [idx.length, l]);
+        const tokens = tf.tensor2d(mb.tokens, [mb.batch, l + 1], "int32");
+        const mask = tf.tensor2d(mb.mask, [mb.batch, l]);
+        const oldLogProbs = t(ro.logProbs), adv = t(advantages), ret = t(returns);
+        const oldValues = t(ro.values);
+        let diag: tf.Tensor[] = [];
+        const policyStep = optimiserStep(policyOpt, () => {
+          const inputs = tokens.slice([0, 0], [mb.batch, l]) as tf.Tensor2D;
+          const logits = run.policy.logits(inputs); // [b, L, V]
+          const logProbs = gatherLogProbs(logits, tokens.slice([0, 1], [mb.batch, l])); // [b, L]
+          const out = ppoPolicyLoss({
+            logProbs,
+            oldLogProbs,
+            advantages: adv,
+            mask,
+            clipRange: c.clipRange,
+          });
+          const entropy = entropyFromLogits(logits, mask);
+          diag = [out.clipFrac, out.approxKl, entropy].map((x) => tf.keep(x));
+          return c.entCoef > 0 ? out.pgLoss.sub(entropy.mul(c.entCoef)) as tf.Scalar : out.pgLoss;
+        }, c.lr);
+        let vClipFrac: tf.Tensor | undefined;
+        const valueStep = optimiserStep(valueOpt, () => {
+          const values = run.value.scores(tokens.slice([0, 0], [mb.batch, l]) as tf.Tensor2D);
+          const out = ppoValueLoss({
+            values,
+            oldValues,
+            returns: ret,
+            mask,
+            clipRangeValue: c.clipRangeValue,
+          });
+          vClipFrac = tf.keep(out.vClipFrac);
+          return out.vLoss;
+        }, c.valueLr);
+        const read = async (x: tf.Tensor) => (await x.data())[0]!;
+        const m: Record<string, number> = {
+          "loss/policy": await read(policyStep.loss),
+          "loss/value": await read(valueStep.loss),
+          "ppo/clipfrac": await read(diag[0]!),
+          "ppo/approx_kl": await read(diag[1]!),
+          "policy/entropy": await read(diag[2]!),
+          "ppo/value_clipfrac": await read(vClipFrac!),
+        };
+        tf.dispose([
+          tokens,
+          mask,
+          oldLogProbs,
+          adv,
+          ret,
+          oldValues,
+          vClipFrac!,
+          ...diag,
+          policyStep.loss,
+          policyStep.gradNorm,
+          valueStep.loss,
+          valueStep.gradNorm,
+        ]);
+        for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + checkFinite(k, v, it);
+        count++;
+        if (c.targetKl !== null && m["ppo/approx_kl"]! > c.targetKl) {
+          earlyStop = 1;
+          break epochs;
+        }
+      }
+    }
+    const out: Record<string, number> = { "ppo/early_stop": earlyStop, "ppo/updates": count };
+    for (const [k, v] of Object.entries(sums)) out[k] = v / count;
+    return out;
+  }
+}
+
+/** The training score after the optional no-EOS penalty, clipping and whitening. */
+export function adjustScores(ro: Pick<Rollout, "scores" | "finished">, c: PpoConfig): Float32Array {
+  const s = Float32Array.from(ro.scores);
+  for (let i = 0; i < s.length; i++) {
+    if (c.noEosPenalty !== null && !ro.finished[i]) s[i] = s[i]! - c.noEosPenalty;
+    if (c.rewardClip !== null) s[i] = Math.max(-c.rewardClip, Math.min(c.rewardClip, s[i]!));
+  }
+  if (c.whitenRewards) return whiten(s, new Float32Array(s.length).fill(1));
+  return s;
+}
+
+function mean(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]!;
+  return x.length ? s / x.length : NaN;
+}

@@ -1,0 +1,87 @@
+/**
+ * Model readouts on a {@link ResponseBatch}: per-token log-probabilities of the response,
+ * their per-sequence sums, value estimates per position, and reward-model scores at the
+ * last real token.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { CausalLM } from "../models/causal_lm.ts";
+import type { ScalarModel } from "../models/scalar_head.ts";
+import type { ForwardOptions } from "../models/transformer.ts";
+import type { ResponseBatch } from "../data/response_batch.ts";
+
+/** The batch's tokens [B, L+1] and response mask [B, L] as tensors; the caller disposes them. */
+export function batchTensors(batch: ResponseBatch): { tokens: tf.Tensor2D; mask: tf.Tensor2D } {
+  return {
+    tokens: tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32"),
+    mask: tf.tensor2d(batch.mask, [batch.batch, batch.length]),
+  };
+}
+
+/**
+ * log π(tokens[t+1] | tokens[≤t]) at response positions, 0 elsewhere.
+ * @returns [B, L]; the caller disposes it.
+ */
+export function responseLogProbs(
+  model: CausalLM,
+  tokens: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  opts: ForwardOptions = {},
+): tf.Tensor2D {
+  return tf.tidy(() => model.tokenLogProbs(tokens, opts).mul(mask));
+}
+
+/**
+ * Σ_t log π(y_t | x, y_<t) over each row's response.
+ * @returns [B]; the caller disposes it.
+ */
+export function sequenceLogProbs(
+  model: CausalLM,
+  tokens: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  opts: ForwardOptions = {},
+): tf.Tensor1D {
+  return tf.tidy(() => responseLogProbs(model, tokens, mask, opts).sum(1) as tf.Tensor1D);
+}
+
+/**
+ * Value estimates V(x, y_<t+1) at every predicted position t: the scalar head on
+ * tokens[:, :L], aligned with the response mask.
+ * @returns [B, L]; the caller disposes it.
+ */
+export function responseValues(
+  value: ScalarModel,
+  tokens: tf.Tensor2D,
+  opts: ForwardOptions = {},
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [b, l1] = tokens.shape;
+    return value.scores(tokens.slice([0, 0], [b, l1 - 1]) as tf.Tensor2D, opts);
+  });
+}
+
+/** Per-row sequence log-probabilities of a whole batch, in chunks (no gradient). */
+export async function sequenceLogProbsOf(
+  model: CausalLM,
+  batch: ResponseBatch,
+): Promise<Float32Array> {
+  const out = tf.tidy(() => {
+    const { tokens, mask } = batchTensors(batch);
+    return sequenceLogProbs(model, tokens, mask);
+  });
+  const values = (await out.data()) as Float32Array;
+  out.dispose();
+  return values;
+}
+
+/** Reward-model scores at each row's last real token (no gradient). */
+export async function rewardScoresOf(rm: ScalarModel, batch: ResponseBatch): Promise<Float32Array> {
+  const out = tf.tidy(() => {
+    const tokens = tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32");
+    return rm.scoreAt(tokens, batch.lastToken);
+  });
+  const values = (await out.data()) as Float32Array;
+  out.dispose();
+  return values;
+}

@@ -1,0 +1,169 @@
+/**
+ * Reward-model training on preference pairs with the Bradley–Terry loss
+ * −log σ(r(x, y_w) − r(x, y_l) − m) (+ optional centring), as in Stiennon et al. 2020 and
+ * Ouyang et al. 2022. Chosen and rejected share one forward pass. Same loop conventions as
+ * SFT: progress, metric rows, validation accuracy.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { ScalarModel } from "../models/scalar_head.ts";
+import { pairBatch, type TokenPair } from "../data/response_batch.ts";
+import { bradleyTerryLoss } from "../losses/reward.ts";
+import { AdamW, optimiserStep } from "./adamw.ts";
+import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "./loop_config.ts";
+import { runLoop } from "./loop.ts";
+import type { MetricRow, RowSink } from "./metrics.ts";
+import { Rng } from "../util/rng.ts";
+import { resolveConfig, type Schema } from "../util/schema.ts";
+
+/** Reward-model hyper-parameters. */
+export interface RewardModelConfig extends LoopConfig {
+  /** Required margin m in the Bradley–Terry loss (0: none). */
+  margin: number;
+  /** Centring coefficient η on (r_w + r_l)² (0: off; TRL suggests 0.01). */
+  centringCoef: number;
+}
+
+/** Field specs for {@link RewardModelConfig}. */
+export const REWARD_MODEL_SCHEMA: Schema<RewardModelConfig> = {
+  ...LOOP_CONFIG_SCHEMA,
+  margin: { type: "number", min: 0, doc: "Bradley–Terry margin m" },
+  centringCoef: { type: "number", min: 0, doc: "reward centring coefficient η" },
+};
+
+/** Defaults for the canonical task. */
+export const REWARD_MODEL_DEFAULTS: RewardModelConfig = {
+  steps: 300,
+  batchSize: 32,
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupSteps: 20,
+  weightDecay: 0.01,
+  gradClip: 1,
+  evalEvery: 100,
+  logEvery: 10,
+  seed: 0,
+  margin: 0,
+  centringCoef: 0.01,
+};
+
+/** Validate a reward-model config over {@link REWARD_MODEL_DEFAULTS}. */
+export function rewardModelConfig(
+  overrides: Partial<RewardModelConfig> = {},
+  section = "rm",
+): RewardModelConfig {
+  return resolveConfig(section, REWARD_MODEL_SCHEMA, REWARD_MODEL_DEFAULTS, overrides);
+}
+
+/** Inputs of {@link trainRewardModel}. */
+export interface RewardModelRun {
+  model: ScalarModel;
+  train: readonly TokenPair[];
+  val?: readonly TokenPair[];
+  config: RewardModelConfig;
+  onRow?: RowSink;
+  progress?: string | false;
+}
+
+/** Rows, and final train and held-out accuracies. */
+export interface RewardModelResult {
+  rows: MetricRow[];
+  trainAccuracy: number;
+  valAccuracy?: number;
+}
+
+/** r(x, y_w) and r(x, y_l) of a batch of pairs: [B] each; the caller disposes them. */
+export function pairRewards(
+  model: ScalarModel,
+  pairs: readonly TokenPair[],
+  training = false,
+  dropoutSeed = 0,
+): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
+  const batch = pairBatch(pairs, model.config.context);
+  return tf.tidy(() => {
+    const tokens = tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32");
+    const r = model.scoreAt(tokens, batch.lastToken, { training, dropoutSeed }); // [2B]
+    const [chosen, rejected] = tf.split(r, 2) as [tf.Tensor1D, tf.Tensor1D];
+    return { chosen, rejected };
+  });
+}
+
+/**
+ * Fraction of pairs the model orders like the label (ties count half, like the
+ * annotators' p_correct, so it is comparable to the Bayes ceiling).
+ */
+export async function pairAccuracy(
+  model: ScalarModel,
+  pairs: readonly TokenPair[],
+  batchSize = 64,
+): Promise<number> {
+  let correct = 0;
+  for (let i = 0; i < pairs.length; i += batchSize) {
+    const { chosen, rejected } = pairRewards(model, pairs.slice(i, i + batchSize));
+    const [c, r] = [await chosen.data(), await rejected.data()];
+    tf.dispose([chosen, rejected]);
+    for (let j = 0; j < c.length; j++) correct += c[j]! > r[j]! ? 1 : c[j] === r[j] ? 0.5 : 0;
+  }
+  return pairs.length ? correct / pairs.length : NaN;
+}
+
+/** Train `model` in place on labelled pairs. */
+export async function trainRewardModel(run: RewardModelRun): Promise<RewardModelResult> {
+  const { model, config: c } = run;
+  const rng = new Rng(c.seed);
+  const order = run.train.map((_, i) => i);
+  let cursor = order.length;
+  const nextBatch = (): TokenPair[] => {
+    if (cursor + c.batchSize > order.length) {
+      rng.shuffle(order);
+      cursor = 0;
+    }
+    const idx = order.slice(cursor, cursor + c.batchSize);
+    cursor += c.batchSize;
+    return idx.map((i) => run.train[i]!);
+  };
+  const opt = new AdamW(model.params, { weightDecay: c.weightDecay, gradClip: c.gradClip });
+  let valAccuracy: number | undefined;
+  try {
+    const rows = await runLoop({
+      config: c,
+      label: run.progress ?? "reward model",
+      onRow: run.onRow,
+      show: "rm/accuracy",
+      step: async (step, lr) => {
+        const pairs = nextBatch();
+        let acc: tf.Scalar | undefined, margin: tf.Scalar | undefined;
+        const { loss, gradNorm } = optimiserStep(opt, () => {
+          const r = pairRewards(model, pairs, true, c.seed * 100003 + step);
+          const out = bradleyTerryLoss({
+            rewardChosen: r.chosen,
+            rewardRejected: r.rejected,
+            margin: c.margin,
+            centringCoef: c.centringCoef,
+          });
+          acc = tf.keep(out.accuracy);
+          margin = tf.keep(out.margin);
+          return out.loss;
+        }, lr);
+        const metrics = {
+          "loss/rm": (await loss.data())[0]!,
+          "rm/accuracy": (await acc!.data())[0]!,
+          "rm/margin": (await margin!.data())[0]!,
+          "train/grad_norm": (await gradNorm.data())[0]!,
+        };
+        tf.dispose([loss, gradNorm, acc!, margin!]);
+        return { metrics };
+      },
+      evaluate: async () => {
+        if (!run.val?.length) return undefined;
+        valAccuracy = await pairAccuracy(model, run.val);
+        return { "val/accuracy": valAccuracy };
+      },
+    });
+    const trainAccuracy = await pairAccuracy(model, run.train);
+    return { rows, trainAccuracy, valAccuracy };
+  } finally {
+    opt.dispose();
+  }
+}

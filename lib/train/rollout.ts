@@ -1,0 +1,128 @@
+/**
+ * PPO rollouts: sample completions of a batch of prompts from the current policy, then
+ * read, for every response token, log π_old, log π_ref, the value estimate and the
+ * per-token KL estimate, and score each completion at its last real token (the EOS or the
+ * last generated token, never padding). Everything after EOS is masked out.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type CausalLM, gatherLogProbs } from "../models/causal_lm.ts";
+import type { ScalarModel } from "../models/scalar_head.ts";
+import { type ResponseBatch, responseBatch } from "../data/response_batch.ts";
+import { fullKl, type KlEstimator, klPerTokenArray } from "../losses/kl.ts";
+import { rewardScoresOf } from "./response_logprobs.ts";
+import type { Rng } from "../util/rng.ts";
+
+/**
+ * Scores completions: the reward model, or a gold reward on decoded text ("PPO-GT").
+ * Returns one number per row.
+ */
+export type RewardSource = (
+  prompts: readonly (readonly number[])[],
+  responses: readonly (readonly number[])[],
+  batch: ResponseBatch,
+) => Promise<Float32Array>;
+
+/** A reward source reading a reward model at each row's last real token. */
+export function rewardModelSource(rm: ScalarModel): RewardSource {
+  return (_p, _r, batch) => rewardScoresOf(rm, batch);
+}
+
+/** One batch of experience. Arrays [B, L] are row-major and 0 outside the response. */
+export interface Rollout {
+  prompts: number[][];
+  responses: number[][];
+  batch: ResponseBatch;
+  /** Whether each row emitted EOS. */
+  finished: boolean[];
+  /** log π_old(y_t) at sampling time, [B, L]. */
+  logProbs: Float32Array;
+  /** log π_ref(y_t), [B, L]. */
+  refLogProbs: Float32Array;
+  /** V(s_t), [B, L]. */
+  values: Float32Array;
+  /** The chosen estimator of KL(π‖π_ref) per token, [B, L]. */
+  klPerToken: Float32Array;
+  /** The training reward of each completion, [B]. */
+  scores: Float32Array;
+  /** Wall time of the sampling, seconds. */
+  sampleSeconds: number;
+}
+
+/** What {@link collectRollout} needs. */
+export interface RolloutSpec {
+  policy: CausalLM;
+  ref: CausalLM;
+  value: ScalarModel;
+  prompts: number[][];
+  maxNewTokens: number;
+  temperature: number;
+  klEstimator: KlEstimator;
+  reward: RewardSource;
+  rng: Rng;
+}
+
+/** Sample and read one batch of experience (no gradients). */
+export async function collectRollout(s: RolloutSpec): Promise<Rollout> {
+  const t0 = performance.now();
+  const sample = await s.policy.sample(s.prompts, {
+    maxNewTokens: s.maxNewTokens,
+    temperature: s.temperature,
+  }, s.rng);
+  const sampleSeconds = (performance.now() - t0) / 1000;
+  const batch = responseBatch(s.prompts, sample.tokens, s.policy.config.context);
+  const { batch: b, length: l } = batch;
+  const out = tf.tidy(() => {
+    const tokens = tf.tensor2d(batch.tokens, [b, l + 1], "int32");
+    const mask = tf.tensor2d(batch.mask, [b, l]);
+    const inputs = tokens.slice([0, 0], [b, l]) as tf.Tensor2D;
+    const targets = tokens.slice([0, 1], [b, l]);
+    const logitsP = s.policy.logits(inputs); // [B, L, V]
+    const logitsQ = s.ref.logits(inputs); // [B, L, V]
+    return {
+      logp: gatherLogProbs(logitsP, targets).mul(mask), // [B, L]
+      logq: gatherLogProbs(logitsQ, targets).mul(mask), // [B, L]
+      full: s.klEstimator === "full" ? fullKl(logitsP, logitsQ).mul(mask) : tf.zeros([b, l]),
+      values: s.value.scores(inputs).mul(mask), // [B, L]
+    };
+  });
+  const [logProbs, refLogProbs, full, values] = await Promise.all(
+    [out.logp, out.logq, out.full, out.values].map(async (t) => (await t.data()) as Float32Array),
+  );
+  tf.dispose(Object.values(out));
+  const klPerToken = s.klEstimator === "full"
+    ? full!
+    : klPerTokenArray(logProbs!, refLogProbs!, s.klEstimator).map((k, i) => k * batch.mask[i]!);
+  const scores = await s.reward(s.prompts, sample.tokens, batch);
+  return {
+    prompts: s.prompts,
+    responses: sample.tokens,
+    batch,
+    finished: sample.finished,
+    logProbs: logProbs!,
+    refLogProbs: refLogProbs!,
+    values: values!,
+    klPerToken,
+    scores,
+    sampleSeconds,
+  };
+}
+
+/** Σ_t (log π − log π_ref) of each row's response: a sample of KL(π‖π_ref) per sequence. */
+export function sequenceKl(
+  logProbs: Float32Array,
+  refLogProbs: Float32Array,
+  batch: ResponseBatch,
+): Float32Array {
+  const out = new Float32Array(batch.batch);
+  for (let r = 0; r < batch.batch; r++) {
+    let kl = 0;
+    for (let t = 0; t < batch.length; t++) {
+      const i = r * batch.length + t;
+      if (batch.mask[i]) kl += logProbs[i]! - refLogProbs[i]!;
+    }
+    out[r] = kl;
+  }
+  return out;
+}

@@ -1,0 +1,147 @@
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend.ts";
+import { CausalLM } from "../lib/models/causal_lm.ts";
+import { ScalarModel } from "../lib/models/scalar_head.ts";
+import { responseBatch, type TokenPair } from "../lib/data/response_batch.ts";
+import { ppoConfig, trainPpo } from "../lib/train/ppo.ts";
+import type { RewardSource } from "../lib/train/rollout.ts";
+import { dpoConfig, trainDpo } from "../lib/train/dpo.ts";
+import { pairAccuracy, rewardModelConfig, trainRewardModel } from "../lib/train/reward_model.ts";
+import { Rng } from "../lib/util/rng.ts";
+import { NumericalError } from "../lib/util/errors.ts";
+import { assertEquals, assertGreater, assertRejects } from "./assert.ts";
+
+await initBackend("wasm");
+
+const tiny = { vocabSize: 20, dModel: 16, nLayers: 1, nHeads: 2, context: 12, dropout: 0 };
+const GOOD = 7;
+
+/** Reward: the fraction of response tokens equal to GOOD. */
+const countGood: RewardSource = (_p, responses) =>
+  Promise.resolve(
+    Float32Array.from(responses, (r) => r.filter((t) => t === GOOD).length / r.length),
+  );
+
+const prompts = Array.from({ length: 8 }, (_, i) => [1, 4 + i]);
+
+Deno.test("responseBatch() scores the last real token: EOS or the last generated token, never padding", () => {
+  const b = responseBatch([[1, 5], [1, 5, 6]], [[7, 8, 2], [9]], 10);
+  // row 0: BOS 5 7 8 EOS → last real token at index 4; row 1: BOS 5 6 9 PAD → index 3
+  assertEquals(Array.from(b.lastToken), [4, 3]);
+  assertEquals(Array.from(b.lastIndex), [3, 2]);
+  assertEquals(b.tokens[1 * (b.length + 1) + 4], 0, "row 1 position 4 is padding");
+  assertEquals(Array.from(b.mask), [0, 1, 1, 1, 0, 0, 1, 0]);
+});
+
+Deno.test("trainPpo() raises the reward and keeps the tensor count flat", async () => {
+  const policy = CausalLM.create(tiny, 1);
+  const ref = policy.clone(false);
+  const value = ScalarModel.fromLM(policy, 2);
+  const config = ppoConfig({
+    iterations: 12,
+    rolloutBatch: 32,
+    maxNewTokens: 4,
+    minibatchSize: 16,
+    epochs: 2,
+    lr: 3e-3,
+    beta: 0.01,
+    targetKl: null,
+    sampleEvery: 0,
+  });
+  await trainPpo({
+    policy,
+    ref,
+    value,
+    reward: countGood,
+    prompts,
+    config: { ...config, iterations: 1 },
+    progress: false,
+  });
+  const before = tf.memory().numTensors;
+  const rows = await trainPpo({
+    policy,
+    ref,
+    value,
+    reward: countGood,
+    prompts,
+    config,
+    progress: false,
+  });
+  assertEquals(tf.memory().numTensors, before, "tensor count grew across PPO iterations");
+  const first = rows.slice(0, 3).reduce((s, r) => s + r["reward/score"]!, 0) / 3;
+  const last = rows.slice(-3).reduce((s, r) => s + r["reward/score"]!, 0) / 3;
+  assertGreater(last, first + 0.1, `reward ${first} → ${last}`);
+  assertGreater(rows.at(-1)!["kl/ref"]!, 0);
+  for (const m of [policy, ref, value]) m.dispose();
+});
+
+Deno.test("trainPpo() stops with a NumericalError when the reward is NaN", async () => {
+  const policy = CausalLM.create(tiny, 1);
+  const ref = policy.clone(false);
+  const value = ScalarModel.fromLM(policy, 2);
+  const nan: RewardSource = (p) => Promise.resolve(new Float32Array(p.length).fill(NaN));
+  await assertRejects(
+    () =>
+      trainPpo({
+        policy,
+        ref,
+        value,
+        reward: nan,
+        prompts,
+        config: ppoConfig({ iterations: 2, rolloutBatch: 4, maxNewTokens: 3 }),
+        progress: false,
+      }),
+    NumericalError,
+    "reward/score is NaN at step 0",
+  );
+  for (const m of [policy, ref, value]) m.dispose();
+});
+
+/** Pairs where the chosen response holds GOOD tokens and the rejected does not. */
+function goodPairs(n: number, seed: number): TokenPair[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => {
+    const prompt = [1, 4 + rng.int(8)];
+    const other = () => 8 + rng.int(10);
+    return {
+      prompt,
+      chosen: [GOOD, other(), GOOD, 2],
+      rejected: [other(), other(), other(), 2],
+    };
+  });
+}
+
+Deno.test("trainRewardModel() separates a separable dataset", async () => {
+  const lm = CausalLM.create(tiny, 3);
+  const rm = ScalarModel.fromLM(lm, 4);
+  const res = await trainRewardModel({
+    model: rm,
+    train: goodPairs(64, 1),
+    val: goodPairs(32, 2),
+    config: rewardModelConfig({ steps: 40, batchSize: 16, lr: 3e-3, logEvery: 10, evalEvery: 0 }),
+    progress: false,
+  });
+  assertGreater(res.valAccuracy!, 0.95);
+  assertGreater(await pairAccuracy(rm, goodPairs(32, 3)), 0.95);
+  lm.dispose();
+  rm.dispose();
+});
+
+Deno.test("trainDpo() raises the implicit-reward accuracy and margin", async () => {
+  const policy = CausalLM.create(tiny, 5);
+  const ref = policy.clone(false);
+  const res = await trainDpo({
+    policy,
+    ref,
+    train: goodPairs(64, 4),
+    val: goodPairs(32, 5),
+    config: dpoConfig({ steps: 30, batchSize: 16, lr: 3e-3, beta: 0.5, logEvery: 5 }),
+    progress: false,
+  });
+  const rows = res.rows.filter((r) => "loss/dpo" in r);
+  assertGreater(rows.at(-1)!["rewards/margin"]!, rows[0]!["rewards/margin"]!);
+  assertGreater(res.valAccuracy!, 0.9);
+  assertGreater(Math.LN2, rows.at(-1)!["loss/dpo"]!);
+  policy.dispose();
+  ref.dispose();
+});

@@ -1,0 +1,146 @@
+/**
+ * Simulated preference collection: sample k completions per prompt, score them with the
+ * hidden gold reward, and let a simulated annotator label them (lib/data/annotators.ts).
+ * The result is the preference table that reward models and DPO train on, with the gold
+ * rewards and each label's p_correct kept alongside, so the Bayes-optimal accuracy of any
+ * reward model on it is known.
+ *
+ * @module
+ */
+import type * as aq from "arquero";
+import { ConfigError, show } from "../util/errors.ts";
+import { Rng } from "../util/rng.ts";
+import { checkField } from "../util/schema.ts";
+import type { GoldReward } from "../rewards/types.ts";
+import type { Annotator, PairMode } from "./annotators.ts";
+import { type PreferenceRow, preferenceTable } from "./preference_table.ts";
+
+/**
+ * Draws `k` completions for each prompt; returns one list of k strings per prompt, in
+ * prompt order. `seed` is derived from the data set's seed: a sampler that uses it makes
+ * the whole data set a function of that seed (one that ignores it must be seeded itself).
+ */
+export type CompletionSampler = (
+  prompts: string[],
+  k: number,
+  seed: number,
+) => Promise<string[][]>;
+
+/** Inputs of {@link buildPreferenceDataset}. */
+export interface PreferenceDatasetOptions {
+  /** Prompts x, one labelled group of pairs each. */
+  prompts: readonly string[];
+  /** Completions sampled per prompt, k ≥ 2. */
+  k: number;
+  /** The policy sampler (e.g. the SFT model), injected so tests can fake it. */
+  sample: CompletionSampler;
+  /** The hidden gold reward the annotator consults. */
+  gold: GoldReward;
+  /** The simulated annotator. */
+  annotator: Annotator;
+  /** Seed for the sampler's seed and every annotator draw. */
+  seed: number;
+  /** How a k > 2 ranking becomes pairs; defaults to the annotator's `pairs`. */
+  pairs?: PairMode;
+  /** Prompts per sampler call (bounds the sampler's memory); default: all at once. */
+  batchSize?: number;
+}
+
+/**
+ * Build a simulated preference data set.
+ *
+ * For each prompt: draw k completions with `sample`; drop empty (all-whitespace)
+ * completions and repeats of an identical string, keeping first occurrences; score the
+ * rest with `gold`; label them with `annotator.label` (2 left → one Bradley–Terry
+ * comparison; more → a Plackett–Luce ranking turned into pairs by `pairs`). A prompt with
+ * fewer than 2 distinct non-empty completions yields no rows.
+ *
+ * Why drop them first: an identical pair carries no preference (the label would be a coin
+ * flip on equal rewards and teaches a reward model nothing), and an empty completion
+ * cannot be stored in a preference file (an empty CSV field reads as missing). Dropping
+ * them before ranking keeps "adjacent" and "best_worst" pairs, and their p_correct,
+ * defined over the completions the annotator actually compared.
+ *
+ * Determinism: everything derives from `seed`. The sampler gets a seed per call (the
+ * batch's first prompt index added to a seed drawn from `seed`), and the annotator for
+ * prompt i draws from its own stream (`new Rng(labelSeed).fork(i)`), so a prompt's labels
+ * depend only on `seed`, its position and its completions.
+ *
+ * @returns a table with columns prompt, chosen, rejected, gold_chosen, gold_rejected,
+ *   p_correct; rows grouped by prompt in prompt order.
+ * @throws ConfigError for k < 2, no prompts, a bad batchSize, a sampler that returns the
+ *   wrong shape, or a non-finite gold reward.
+ */
+export async function buildPreferenceDataset(
+  opts: PreferenceDatasetOptions,
+): Promise<aq.ColumnTable> {
+  const { prompts, sample, gold, annotator, seed } = opts;
+  const k = checkField("k", opts.k, {
+    type: "number",
+    int: true,
+    min: 2,
+    doc: "completions per prompt",
+  }) as number;
+  checkField("seed", seed, { type: "number", int: true, doc: "data set seed" });
+  if (prompts.length === 0) throw new ConfigError("prompts must be a non-empty list, got []");
+  const batchSize = opts.batchSize === undefined ? prompts.length : checkField(
+    "batchSize",
+    opts.batchSize,
+    { type: "number", int: true, min: 1, doc: "prompts per sampler call" },
+  ) as number;
+  const pairs = opts.pairs ?? annotator.pairs;
+
+  const root = new Rng(seed);
+  const samplerSeed = root.nextUint32();
+  const labelSeed = root.nextUint32();
+
+  const rows: PreferenceRow[] = [];
+  for (let b = 0; b < prompts.length; b += batchSize) {
+    const batch = prompts.slice(b, b + batchSize);
+    const completions = await sample(batch, k, (samplerSeed + b) >>> 0);
+    checkSamples(batch, k, completions);
+    for (let j = 0; j < batch.length; j++) {
+      const i = b + j;
+      const prompt = batch[j]!;
+      const distinct = [...new Set(completions[j]!.filter((c) => c.trim() !== ""))];
+      if (distinct.length < 2) continue;
+      const rewards = Array.from(gold.scoreBatch(distinct.map(() => prompt), distinct));
+      rewards.forEach((r, c) => {
+        if (!Number.isFinite(r)) {
+          throw new ConfigError(
+            `gold reward ${show(gold.name)} returned ${r} for completion ${show(distinct[c])}`,
+          );
+        }
+      });
+      for (const label of annotator.label(rewards, new Rng(labelSeed).fork(i), pairs)) {
+        rows.push({
+          prompt,
+          chosen: distinct[label.chosen]!,
+          rejected: distinct[label.rejected]!,
+          gold_chosen: rewards[label.chosen]!,
+          gold_rejected: rewards[label.rejected]!,
+          p_correct: label.pCorrect,
+        });
+      }
+    }
+  }
+  return preferenceTable(rows);
+}
+
+/** The sampler must return, per prompt, a list of k strings. */
+function checkSamples(prompts: string[], k: number, completions: unknown): void {
+  if (!Array.isArray(completions) || completions.length !== prompts.length) {
+    throw new ConfigError(
+      `sample must return one list per prompt (${prompts.length}), got ${
+        Array.isArray(completions) ? `${completions.length} lists` : show(completions)
+      }`,
+    );
+  }
+  completions.forEach((list, j) => {
+    if (!Array.isArray(list) || list.length !== k || list.some((c) => typeof c !== "string")) {
+      throw new ConfigError(
+        `sample must return ${k} strings for prompt ${show(prompts[j])}, got ${show(list)}`,
+      );
+    }
+  });
+}

@@ -1,0 +1,168 @@
+import { bradleyTerry, noiseless, plackettLuce } from "../lib/data/annotators.ts";
+import { buildPreferenceDataset, type CompletionSampler } from "../lib/data/preference_dataset.ts";
+import {
+  loadPreferences,
+  type PreferenceRow,
+  savePreferences,
+} from "../lib/data/preference_table.ts";
+import { vaderReward } from "../lib/rewards/vader.ts";
+import { ConfigError } from "../lib/util/errors.ts";
+import { Rng } from "../lib/util/rng.ts";
+import { assert, assertEquals, assertNotEquals, assertRejects } from "./assert.ts";
+
+const VOCAB = "the film was good bad lovely awful dull fine and very not quite a long story".split(
+  " ",
+);
+const PROMPTS = Array.from({ length: 12 }, (_, i) => `prompt number ${i}`);
+
+/** A fake LM sampler: deterministic in (seed, prompt), ignores nothing else. */
+const fakeSampler: CompletionSampler = (prompts, k, seed) =>
+  Promise.resolve(prompts.map((p) => {
+    let h = seed;
+    for (const ch of p) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    const rng = new Rng(h);
+    return Array.from(
+      { length: k },
+      () => Array.from({ length: 2 + rng.int(5) }, () => VOCAB[rng.int(VOCAB.length)]!).join(" "),
+    );
+  }));
+
+const base = {
+  prompts: PROMPTS,
+  k: 4,
+  sample: fakeSampler,
+  gold: vaderReward(),
+  annotator: plackettLuce(0.2),
+  seed: 11,
+};
+
+Deno.test({
+  name: "buildPreferenceDataset() is identical for the same seed and differs for another",
+  async fn() {
+    const a = await buildPreferenceDataset(base);
+    const b = await buildPreferenceDataset(base);
+    const c = await buildPreferenceDataset({ ...base, seed: 12 });
+    assertEquals(a.objects(), b.objects());
+    assertNotEquals(a.objects(), c.objects());
+    assertEquals(a.columnNames(), [
+      "prompt",
+      "chosen",
+      "rejected",
+      "gold_chosen",
+      "gold_rejected",
+      "p_correct",
+    ]);
+  },
+});
+
+Deno.test({
+  name: "buildPreferenceDataset() rows carry the gold rewards and the annotator's p_correct",
+  async fn() {
+    const t = await buildPreferenceDataset(base);
+    const gold = vaderReward();
+    const annotator = plackettLuce(0.2);
+    for (const row of t.objects() as Required<PreferenceRow>[]) {
+      assertEquals(row.gold_chosen, gold.score(row.prompt, row.chosen));
+      assertEquals(row.gold_rejected, gold.score(row.prompt, row.rejected));
+      assertEquals(row.p_correct, annotator.pCorrect(row.gold_chosen, row.gold_rejected));
+      assertNotEquals(row.chosen, row.rejected);
+    }
+    // "all" pairs: k(k−1)/2 per prompt with k distinct completions
+    const perPrompt = new Map<string, number>();
+    for (const p of t.array("prompt") as unknown as string[]) {
+      perPrompt.set(p, (perPrompt.get(p) ?? 0) + 1);
+    }
+    for (const n of perPrompt.values()) assert([1, 3, 6].includes(n), `pairs per prompt ${n}`);
+  },
+});
+
+Deno.test({
+  name: "buildPreferenceDataset() pair modes give 6, 3 and 1 pairs from 4 distinct completions",
+  async fn() {
+    const distinct: CompletionSampler = (prompts, k) =>
+      Promise.resolve(
+        prompts.map((p) => ["good", "bad", "fine", "awful"].slice(0, k).map((w) => `${p} ${w}`)),
+      );
+    for (const [pairs, n] of [["all", 6], ["adjacent", 3], ["best_worst", 1]] as const) {
+      const t = await buildPreferenceDataset({
+        ...base,
+        sample: distinct,
+        prompts: ["x", "y"],
+        pairs,
+      });
+      assertEquals(t.numRows(), 2 * n, pairs);
+    }
+    const k2 = await buildPreferenceDataset({
+      ...base,
+      sample: distinct,
+      k: 2,
+      annotator: bradleyTerry(0.2),
+    });
+    assertEquals(k2.numRows(), PROMPTS.length);
+  },
+});
+
+Deno.test({
+  name: "buildPreferenceDataset() skips identical and empty completions before labelling",
+  async fn() {
+    const dupes: CompletionSampler = (prompts) =>
+      Promise.resolve(
+        prompts.map((_, i) =>
+          i === 0 ? ["good", "good", "bad", " "] : ["same", "same", "same", ""]
+        ),
+      );
+    const t = await buildPreferenceDataset({
+      ...base,
+      prompts: ["p0", "p1"],
+      sample: dupes,
+      annotator: noiseless(),
+    });
+    assertEquals(t.objects(), [{
+      prompt: "p0",
+      chosen: "good",
+      rejected: "bad",
+      gold_chosen: vaderReward().score("", "good"),
+      gold_rejected: vaderReward().score("", "bad"),
+      p_correct: 1,
+    }]);
+  },
+});
+
+Deno.test({
+  name: "buildPreferenceDataset() labels do not depend on batchSize and survive a CSV round trip",
+  async fn() {
+    const fixedSeed: CompletionSampler = (prompts, k) => fakeSampler(prompts, k, 5);
+    const whole = await buildPreferenceDataset({ ...base, sample: fixedSeed });
+    const batched = await buildPreferenceDataset({ ...base, sample: fixedSeed, batchSize: 5 });
+    assertEquals(batched.objects(), whole.objects());
+    const dir = await Deno.makeTempDir();
+    await savePreferences(whole, `${dir}/prefs.csv`);
+    assertEquals((await loadPreferences(`${dir}/prefs.csv`)).objects(), whole.objects());
+  },
+});
+
+Deno.test({
+  name: "buildPreferenceDataset() rejects bad k, no prompts and a sampler of the wrong shape",
+  async fn() {
+    await assertRejects(() => buildPreferenceDataset({ ...base, k: 1 }), ConfigError, "k must be");
+    await assertRejects(
+      () => buildPreferenceDataset({ ...base, prompts: [] }),
+      ConfigError,
+      "prompts",
+    );
+    await assertRejects(
+      () => buildPreferenceDataset({ ...base, sample: () => Promise.resolve([["a", "b"]]) }),
+      ConfigError,
+      "one list per prompt (12), got 1 lists",
+    );
+    await assertRejects(
+      () =>
+        buildPreferenceDataset({
+          ...base,
+          sample: (ps) => Promise.resolve(ps.map(() => ["a", "b"])),
+        }),
+      ConfigError,
+      `must return 4 strings for prompt "prompt number 0"`,
+    );
+  },
+});

@@ -1,0 +1,231 @@
+import {
+  loadPreferences,
+  type PreferenceRow,
+  preferenceTable,
+  savePreferences,
+  splitPreferences,
+} from "../lib/data/preference_table.ts";
+import { ConfigError, FileFormatError } from "../lib/util/errors.ts";
+import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "./assert.ts";
+
+const ROWS: PreferenceRow[] = [
+  {
+    prompt: "the film, as a whole,",
+    chosen: 'was "superb", said he',
+    rejected: "was dull\nand long",
+    gold_chosen: 0.5423,
+    gold_rejected: -0.1027,
+    p_correct: 0.9624516,
+  },
+  {
+    prompt: "it",
+    chosen: "42",
+    rejected: "  leading spaces, then a comma",
+    gold_chosen: 0,
+    gold_rejected: -1e-9,
+    p_correct: 0.5,
+  },
+  {
+    prompt: "ünïcödé — ok",
+    chosen: "a\r\nb",
+    rejected: "c",
+    gold_chosen: 1 / 3,
+    gold_rejected: NaN,
+    p_correct: 1,
+  },
+];
+
+async function tempFile(name: string, text?: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "prefs_test_" });
+  const path = `${dir}/${name}`;
+  if (text !== undefined) await Deno.writeTextFile(path, text);
+  return path;
+}
+
+function sameRows(actual: Record<string, unknown>[], expected: PreferenceRow[]): void {
+  assertEquals(actual.length, expected.length);
+  actual.forEach((row, i) => {
+    for (const [k, v] of Object.entries(expected[i]!)) {
+      if (typeof v === "number" && Number.isNaN(v)) {
+        assert(Number.isNaN(row[k]), `${k} of row ${i}`);
+      } else assertEquals(row[k], v, `${k} of row ${i}`);
+    }
+  });
+}
+
+Deno.test({
+  name:
+    "savePreferences()/loadPreferences() round-trip quoted commas, quotes and newlines in CSV, JSON and JSONL",
+  async fn() {
+    const table = preferenceTable(ROWS);
+    for (const ext of ["csv", "json", "jsonl"]) {
+      const path = await tempFile(`prefs.${ext}`);
+      await savePreferences(table, path);
+      const back = await loadPreferences(path);
+      assertEquals(back.columnNames(), [
+        "prompt",
+        "chosen",
+        "rejected",
+        "gold_chosen",
+        "gold_rejected",
+        "p_correct",
+      ]);
+      sameRows(back.objects() as Record<string, unknown>[], ROWS);
+      assertEquals(typeof back.get("chosen", 1), "string", `${ext}: "42" stays a string`);
+      // atomic write leaves no temp file behind
+      const dir = path.slice(0, path.lastIndexOf("/"));
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [`prefs.${ext}`]);
+    }
+  },
+});
+
+Deno.test({
+  name: "loadPreferences() reads a minimal hand-written CSV and keeps extra columns",
+  async fn() {
+    const path = await tempFile(
+      "min.csv",
+      "\ufeffprompt,chosen,rejected,annotator\r\na,b,c,alice\r\n",
+    );
+    const t = await loadPreferences(path);
+    assertEquals(t.columnNames(), ["prompt", "chosen", "rejected", "annotator"]);
+    assertEquals(t.objects(), [{ prompt: "a", chosen: "b", rejected: "c", annotator: "alice" }]);
+  },
+});
+
+Deno.test({
+  name: "loadPreferences() reports every bad CSV row with its physical line number",
+  async fn() {
+    const csv = [
+      "prompt,chosen,rejected", // line 1
+      'a,"multi', // line 2: a quoted field spanning lines 2-3
+      'line",x', // line 3
+      "b,,y", // line 4: empty chosen
+      "c,d,e", // line 5
+      "", // line 6: blank, skipped
+      "f,g", // line 7: missing rejected
+      'h,"  ",i', // line 8: whitespace-only chosen
+    ].join("\n");
+    const path = await tempFile("prefs.csv", csv);
+    const e = await assertRejects(() => loadPreferences(path), FileFormatError);
+    assertEquals(
+      e.message,
+      `${path}: line 4: empty "chosen"; line 7: missing "rejected"; line 8: empty "chosen"`,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "loadPreferences() reports bad JSONL lines, missing fields and non-strings with line numbers",
+  async fn() {
+    const good = JSON.stringify({ prompt: "p", chosen: "c", rejected: "r" });
+    const path = await tempFile(
+      "prefs.jsonl",
+      [
+        good,
+        "",
+        JSON.stringify({ prompt: "p", chosen: "" }),
+        JSON.stringify({ prompt: "p", chosen: 3, rejected: "r", p_correct: "high" }),
+      ].join("\n"),
+    );
+    const e = await assertRejects(() => loadPreferences(path), FileFormatError);
+    assertEquals(
+      e.message,
+      `${path}: line 3: empty "chosen"; line 3: missing "rejected"; ` +
+        `line 4: "chosen" must be a string, got 3; line 4: "p_correct" must be a number, got "high"`,
+    );
+    const bad = await tempFile("bad.jsonl", `${good}\n${good}\n{"prompt": "p",\n`);
+    await assertRejects(() => loadPreferences(bad), FileFormatError, `${bad}: line 3: bad JSON`);
+    const arr = await tempFile(
+      "arr.json",
+      JSON.stringify([{ prompt: "p", chosen: "c", rejected: "r" }, { prompt: "p", rejected: "r" }]),
+    );
+    await assertRejects(
+      () => loadPreferences(arr),
+      FileFormatError,
+      `${arr}: row 2: missing "chosen"`,
+    );
+  },
+});
+
+Deno.test({
+  name: "loadPreferences() names the file and the problem for structural errors",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const cases: [string, string | undefined, string][] = [
+      ["nope.csv", undefined, "nope.csv: file not found"],
+      ["prefs.txt", "x", `prefs.txt: unknown extension ".txt"; allowed: .csv, .json, .jsonl`],
+      ["empty.csv", "prompt,chosen,rejected\n", "empty.csv: no rows"],
+      ["empty.jsonl", "\n\n", "empty.jsonl: no rows"],
+      ["cols.csv", "prompt,chosen,answer\na,b,c\n", `cols.csv: missing required column "rejected"`],
+      [
+        "quote.csv",
+        'prompt,chosen,rejected\na,"open,c\nd,e,f\n',
+        "quote.csv: line 2: quoted field is never closed",
+      ],
+      [
+        "wide.csv",
+        "prompt,chosen,rejected\na,b,c,d\n",
+        "wide.csv: line 2: 4 fields but the header has 3",
+      ],
+      [
+        "num.csv",
+        "prompt,chosen,rejected,gold_chosen\na,b,c,high\n",
+        `num.csv: line 2: "gold_chosen" must be a number, got "high"`,
+      ],
+      ["obj.json", "{}", "obj.json: expected a JSON array of row objects"],
+    ];
+    for (const [name, text, message] of cases) {
+      const path = `${dir}/${name}`;
+      if (text !== undefined) await Deno.writeTextFile(path, text);
+      await assertRejects(() => loadPreferences(path), FileFormatError, message);
+    }
+    await assertRejects(
+      () => savePreferences(preferenceTable(ROWS), `${dir}/out.tsv`),
+      FileFormatError,
+      "unknown extension",
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "preferenceTable() rejects empty or missing required fields and fills optional ones with NaN",
+  fn() {
+    assertThrows(
+      () => preferenceTable([{ prompt: "p", chosen: "", rejected: "r" }]),
+      ConfigError,
+      `row 0: empty "chosen"`,
+    );
+    const t = preferenceTable([
+      { prompt: "p", chosen: "c", rejected: "r", p_correct: 0.7 },
+      { prompt: "q", chosen: "c", rejected: "r" },
+    ]);
+    assertEquals(t.columnNames(), ["prompt", "chosen", "rejected", "p_correct"]);
+    assert(Number.isNaN(t.get("p_correct", 1)));
+  },
+});
+
+Deno.test({
+  name: "splitPreferences() splits by prompt, deterministically from the seed",
+  fn() {
+    const rows: PreferenceRow[] = [];
+    for (let p = 0; p < 20; p++) {
+      for (let j = 0; j < 3; j++) {
+        rows.push({ prompt: `prompt ${p}`, chosen: `c${j}`, rejected: `r${j}` });
+      }
+    }
+    const table = preferenceTable(rows);
+    const a = splitPreferences(table, 0.25, 7);
+    const b = splitPreferences(table, 0.25, 7);
+    assertEquals(a.val.objects(), b.val.objects());
+    assertEquals(a.val.numRows(), 15); // 5 of 20 prompts × 3 pairs
+    assertEquals(a.train.numRows(), 45);
+    const valPrompts = new Set(a.val.array("prompt") as unknown as string[]);
+    for (const p of a.train.array("prompt") as unknown as string[]) assert(!valPrompts.has(p));
+    assertNotEquals(splitPreferences(table, 0.25, 8).val.objects(), a.val.objects());
+    assertEquals(splitPreferences(table, 0, 7).val.numRows(), 0);
+    assertEquals(splitPreferences(table, 0.01, 7).val.numRows(), 3); // at least one prompt
+    assertThrows(() => splitPreferences(table, 1, 7), ConfigError, "valFraction must be");
+  },
+});

@@ -1,0 +1,150 @@
+/**
+ * Evaluation of a policy on held-out prompts, from its own samples: gold reward, proxy
+ * (reward-model) reward, KL(π‖π_ref) estimated as the mean over samples of
+ * Σ_t (log π(y_t) − log π_ref(y_t)), per-token entropy estimated as the mean of
+ * −log π(y_t), distinct-2, mean length, and the samples themselves.
+ *
+ * @module
+ */
+import type { CausalLM } from "../models/causal_lm.ts";
+import { responseBatch } from "../data/response_batch.ts";
+import { sequenceKl } from "../train/rollout.ts";
+import type { RewardSource } from "../train/rollout.ts";
+import { batchTensors, responseLogProbs } from "../train/response_logprobs.ts";
+import { distinctN } from "./text_metrics.ts";
+import { bestOfNKl } from "./best_of_n.ts";
+import { Rng } from "../util/rng.ts";
+import * as tf from "@tensorflow/tfjs";
+
+/** One evaluated completion. */
+export interface EvalSample {
+  prompt: number[];
+  response: number[];
+  gold: number;
+  proxy?: number;
+}
+
+/** Metrics of a policy on a prompt set, with the samples they came from. */
+export interface PolicyEval {
+  metrics: Record<string, number>;
+  samples: EvalSample[];
+}
+
+/** What {@link evaluatePolicy} needs. */
+export interface PolicyEvalSpec {
+  policy: CausalLM;
+  ref: CausalLM;
+  prompts: readonly number[][];
+  maxNewTokens: number;
+  gold: RewardSource;
+  proxy?: RewardSource;
+  seed: number;
+  temperature?: number;
+  /** Prompts per sampling batch (memory bound). */
+  chunk?: number;
+}
+
+/** Sample one completion per prompt and measure it. */
+export async function evaluatePolicy(s: PolicyEvalSpec): Promise<PolicyEval> {
+  const rng = new Rng(s.seed);
+  const chunk = s.chunk ?? 64;
+  const samples: EvalSample[] = [];
+  let klSum = 0, nllSum = 0, tokenCount = 0;
+  for (let i = 0; i < s.prompts.length; i += chunk) {
+    const prompts = s.prompts.slice(i, i + chunk) as number[][];
+    const out = await s.policy.sample(prompts, {
+      maxNewTokens: s.maxNewTokens,
+      temperature: s.temperature ?? 1,
+    }, rng);
+    const batch = responseBatch(prompts, out.tokens, s.policy.config.context);
+    const lp = tf.tidy(() => {
+      const { tokens, mask } = batchTensors(batch);
+      return [responseLogProbs(s.policy, tokens, mask), responseLogProbs(s.ref, tokens, mask)];
+    });
+    const [logp, logq] = await Promise.all(lp.map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose(lp);
+    const kl = sequenceKl(logp!, logq!, batch);
+    for (let r = 0; r < kl.length; r++) klSum += kl[r]!;
+    for (let j = 0; j < logp!.length; j++) nllSum -= logp![j]!;
+    tokenCount += batch.responseLengths.reduce((a, n) => a + n, 0);
+    const gold = await s.gold(prompts, out.tokens, batch);
+    const proxy = s.proxy ? await s.proxy(prompts, out.tokens, batch) : undefined;
+    prompts.forEach((p, r) =>
+      samples.push({
+        prompt: p,
+        response: out.tokens[r]!,
+        gold: gold[r]!,
+        ...(proxy ? { proxy: proxy[r]! } : {}),
+      })
+    );
+  }
+  return { metrics: summarise(samples, klSum / samples.length, nllSum / tokenCount), samples };
+}
+
+/** What {@link bestOfN} needs. */
+export interface BestOfNSpec {
+  /** The policy to sample from (the SFT model). */
+  policy: CausalLM;
+  prompts: readonly number[][];
+  n: number;
+  maxNewTokens: number;
+  /** Ranks the n candidates (the reward model, or the gold reward). */
+  select: RewardSource;
+  gold: RewardSource;
+  proxy?: RewardSource;
+  seed: number;
+  /** Candidate rows per sampling batch. */
+  chunk?: number;
+}
+
+/**
+ * Best-of-n: for each prompt draw n completions, keep the one `select` ranks first.
+ * Its KL to the sampling policy is the analytic log n − (n−1)/n (reported as `kl/ref`);
+ * the kept completions' gold and proxy rewards are measured.
+ */
+export async function bestOfN(s: BestOfNSpec): Promise<PolicyEval> {
+  const rng = new Rng(s.seed);
+  const perChunk = Math.max(1, Math.floor((s.chunk ?? 128) / s.n));
+  const samples: EvalSample[] = [];
+  for (let i = 0; i < s.prompts.length; i += perChunk) {
+    const group = s.prompts.slice(i, i + perChunk) as number[][];
+    const prompts = group.flatMap((p) => Array.from({ length: s.n }, () => p));
+    const out = await s.policy.sample(prompts, { maxNewTokens: s.maxNewTokens }, rng);
+    const batch = responseBatch(prompts, out.tokens, s.policy.config.context);
+    const scores = await s.select(prompts, out.tokens, batch);
+    const keptPrompts: number[][] = [], kept: number[][] = [];
+    group.forEach((p, g) => {
+      let best = g * s.n;
+      for (let j = g * s.n + 1; j < (g + 1) * s.n; j++) if (scores[j]! > scores[best]!) best = j;
+      keptPrompts.push(p);
+      kept.push(out.tokens[best]!);
+    });
+    const keptBatch = responseBatch(keptPrompts, kept, s.policy.config.context);
+    const gold = await s.gold(keptPrompts, kept, keptBatch);
+    const proxy = s.proxy ? await s.proxy(keptPrompts, kept, keptBatch) : undefined;
+    keptPrompts.forEach((p, r) =>
+      samples.push({
+        prompt: p,
+        response: kept[r]!,
+        gold: gold[r]!,
+        ...(proxy ? { proxy: proxy[r]! } : {}),
+      })
+    );
+  }
+  return { metrics: summarise(samples, bestOfNKl(s.n), NaN), samples };
+}
+
+function summarise(samples: EvalSample[], kl: number, entropy: number): Record<string, number> {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+  const m: Record<string, number> = {
+    "reward/gold": mean(samples.map((x) => x.gold)),
+    "kl/ref": kl,
+    "gen/distinct2": distinctN(samples.map((x) => x.response), 2),
+    "gen/length": mean(samples.map((x) => x.response.length)),
+  };
+  if (Number.isFinite(entropy)) m["policy/entropy"] = entropy;
+  if (samples.every((x) => x.proxy !== undefined)) {
+    m["reward/proxy"] = mean(samples.map((x) => x.proxy!));
+  }
+  return m;
+}

@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { BackendError } from "./util/errors.ts";
+import { installWasmKernels } from "./models/kernels.ts";
 
 /** Names a user can ask for. */
 export const BACKEND_NAMES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -140,11 +141,18 @@ async function setBackend(name: string): Promise<void> {
 
 async function initWasm(): Promise<string> {
   await setBackend("wasm");
+  installWasmKernels(); // XNNPACK for every matmul of training (see models/kernels.ts)
   return `wasm: ${cpuModel()}`;
 }
 
 async function webgpuAdapter(): Promise<GPUAdapter | null> {
   if (!("gpu" in navigator) || !navigator.gpu) return null;
+  try {
+    // Mesa's Vulkan loader complains on stderr without it; any writable dir will do.
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync());
+  } catch {
+    // no env/write permission: the warning is harmless
+  }
   try {
     return await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   } catch {
@@ -208,7 +216,14 @@ export function cpuModel(): string {
     const m = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.+)/);
     if (m?.[1]) model = m[1].trim();
   } catch {
-    // not Linux, or no read permission
+    // Deno reads /proc only with --allow-all; ask lscpu instead where running it is allowed
+    try {
+      const out = new Deno.Command("lscpu", { stdout: "piped", stderr: "null" }).outputSync();
+      const m = new TextDecoder().decode(out.stdout).match(/Model name:\s*(.+)/);
+      if (m?.[1]) model = m[1].trim();
+    } catch {
+      // no lscpu, or no --allow-run
+    }
   }
   return `${model}, ${navigator.hardwareConcurrency} cores`;
 }

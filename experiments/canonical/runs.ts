@@ -21,7 +21,6 @@ import { loadPreferences, splitPreferences } from "../../lib/data/preference_tab
 import { goldReward } from "../../lib/rewards/mod.ts";
 import { loadCheckpoint } from "../../lib/models/checkpoint.ts";
 import { ScalarModel } from "../../lib/models/scalar_head.ts";
-import type { CausalLM } from "../../lib/models/causal_lm.ts";
 import { trainPpo } from "../../lib/train/ppo.ts";
 import { trainDpo } from "../../lib/train/dpo.ts";
 import { rewardModelSource } from "../../lib/train/rollout.ts";

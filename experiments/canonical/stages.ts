@@ -316,9 +316,7 @@ export function prefsStage(
         seed: c.prefs.prompts * 7919 + c.prefs.k,
         batchSize: 64,
         sample: async (texts, k, seed) => {
-          const ids = texts.flatMap((t) =>
-            Array.from({ length: k }, () => [BOS_ID, ...tokenizer.encodeText(t)])
-          );
+          const ids = texts.flatMap((t) => Array.from({ length: k }, () => promptIdsOf(t)));
           const out = await model.sample(ids, { maxNewTokens: c.data.maxNewTokens }, new Rng(seed));
           return texts.map((_, i) =>
             out.tokens.slice(i * k, (i + 1) * k).map((y) => tokenizer.decode(y))

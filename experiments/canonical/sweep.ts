@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import * as aq from "arquero";
-import { type CanonicalConfig } from "./config.ts";
+import type { CanonicalConfig } from "./config.ts";
 import { runUpstream, type Upstream, writeJson } from "./stages.ts";
 import { enumerateRuns, executeRun, type RunSpec } from "./runs.ts";
 import { runPool, spawnDeno } from "../../lib/sweep/pool.ts";

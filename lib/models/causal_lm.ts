@@ -94,11 +94,52 @@ export class CausalLM {
 
 /**
  * log softmax(logits)[target] = logit_target − logsumexp(logits), per position.
+ *
+ * Written as one op with its own gradient, ∂/∂logits = (onehot(target) − softmax) · dy,
+ * so the backward pass is four element-wise passes over [B, T, V] instead of the autodiff
+ * of logsumexp (whose max branch costs a broadcast comparison over [B, T, V]) and of a
+ * one-hot product. {@link gatherLogProbsReference} is the plain formulation it must match.
+ * Works on every backend (the forward gather has no gradient of its own to need).
+ *
  * @param logits [B, T, V].
  * @param targets [B, T] int32.
  * @returns [B, T]; the caller disposes it.
  */
 export function gatherLogProbs(logits: tf.Tensor3D, targets: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => logProbOp(logits, targets.toInt()) as tf.Tensor2D);
+}
+
+// deno-lint-ignore no-explicit-any
+const logProbOp = tf.customGrad(
+  ((logits: tf.Tensor3D, targets: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [b, t, v] = logits.shape;
+    const n = b * t;
+    const flat = logits.reshape([n, v]); // [N, V]
+    const lse = tf.logSumExp(flat, -1); // [N]
+    const index = tf.range(0, n * v, v, "int32").add(targets.reshape([n])); // [N] into [N*V]
+    const picked = tf.gather(flat.reshape([n * v]), index); // [N]
+    save([logits, targets, lse]);
+    return {
+      value: picked.sub(lse).reshape([b, t]),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [x, tg, z] = saved as [tf.Tensor3D, tf.Tensor, tf.Tensor1D];
+        const probs = tf.exp(x.reshape([n, v]).sub(z.reshape([n, 1]))); // softmax [N, V]
+        const hot = tf.oneHot(tg.reshape([n]), v).toFloat(); // [N, V]
+        const dLogits = hot.sub(probs).mul((dy as tf.Tensor).reshape([n, 1])); // [N, V]
+        return [dLogits.reshape([b, t, v]), tf.zerosLike(tg)];
+      },
+    };
+  }) as any,
+);
+
+/**
+ * The plain formulation of {@link gatherLogProbs}: logsumexp and a one-hot product, left
+ * to autodiff. Kept as the reference the fused op is tested against.
+ * @param logits [B, T, V].
+ * @param targets [B, T] int32.
+ * @returns [B, T]; the caller disposes it.
+ */
+export function gatherLogProbsReference(logits: tf.Tensor3D, targets: tf.Tensor): tf.Tensor2D {
   return tf.tidy(() => {
     const v = logits.shape[2];
     const lse = tf.logSumExp(logits, -1); // [B, T]

@@ -20,9 +20,22 @@ export function layerNorm(x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e
 const GELU_C = Math.sqrt(2 / Math.PI);
 /**
  * GELU, tanh approximation as in GPT-2 (Hendrycks & Gimpel 2016):
- * ½x(1 + tanh(√(2/π)(x + 0.044715x³))). Every backend has tanh's gradient.
+ * ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³).
+ *
+ * Computed as x·σ(2u), which is the same function (½(1 + tanh(u)) = σ(2u)): the wasm
+ * backend runs sigmoid through XNNPACK but tanh through a scalar loop ~15× slower.
+ * {@link geluTanh} is the textbook form it is tested against. Every backend has sigmoid's
+ * gradient.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const twoU = x.mul(x).mul(0.044715 * 2 * GELU_C).add(2 * GELU_C).mul(x); // 2u
+    return x.mul(tf.sigmoid(twoU));
+  });
+}
+
+/** GELU written with tanh, ½x(1 + tanh(u)): the reference {@link gelu} must match. */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(GELU_C);
     return x.mul(0.5).mul(tf.tanh(inner).add(1));

@@ -163,10 +163,12 @@ export class Trunk {
       const d = cfg.dModel;
       // token + position embeddings, flattened to [B*T, D] for the linear maps
       const tok = embed(ids.reshape([-1]) as tf.Tensor1D, this.p("wte")); // [B*T, D]
-      const pos = opts.positions
-        ? tf.gather(this.p<tf.Rank.R2>("wpe"), opts.positions.reshape([-1])) // [B*T, D]
-        : tf.tile(this.p<tf.Rank.R2>("wpe").slice([sPast, 0], [t, d]), [b, 1]); // [B*T, D]
-      let x = this.dropout(tok.add(pos), opts, 0) as tf.Tensor2D; // [B*T, D]
+      // Shared positions are broadcast over the batch: a tile's gradient would be B slices.
+      const emb = opts.positions
+        ? tok.add(tf.gather(this.p<tf.Rank.R2>("wpe"), opts.positions.reshape([-1]))) // [B*T, D]
+        : tok.reshape([b, t, d]).add(this.p<tf.Rank.R2>("wpe").slice([sPast, 0], [t, d])) // [B, T, D]
+          .reshape([b * t, d]);
+      let x = this.dropout(emb, opts, 0) as tf.Tensor2D; // [B*T, D]
       const bias = opts.attnBias ?? causalBias(t, cfg.context);
       for (let l = 0; l < cfg.nLayers; l++) {
         const h = `h.${l}`;
@@ -202,11 +204,11 @@ export class Trunk {
     const hd = d / nh;
     const h = `h.${layer}`;
     const qkv = linear(x, this.p(`${h}.attn.wqkv`), this.p(`${h}.attn.bqkv`)); // [B*T, 3D]
-    const [q2, k2, v2] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const heads = (z: tf.Tensor2D) => z.reshape([b, t, nh, hd]).transpose([0, 2, 1, 3]);
-    const q = heads(q2) as tf.Tensor4D; // [B, H, T, hd]
-    let k = heads(k2) as tf.Tensor4D; // [B, H, T, hd]
-    let v = heads(v2) as tf.Tensor4D;
+    // One transpose brings q, k and v heads forward together; the split is then along
+    // contiguous blocks of [T, hd] (cheaper than splitting columns and transposing thrice).
+    const heads = qkv.reshape([b, t, 3 * nh, hd]).transpose([0, 2, 1, 3]); // [B, 3H, T, hd]
+    const [q, k0, v0] = tf.split(heads, 3, 1) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    let k = k0, v = v0; // [B, H, T, hd]
     const past = opts.past;
     if (past) {
       k = tf.concat([past.k[layer]!, k], 2); // [B, H, S, hd]

@@ -17,9 +17,10 @@ import { CANONICAL_PRESETS, CANONICAL_SCHEMA, canonicalConfig } from "./canonica
 import { sweep, type SweepResult } from "./canonical/sweep.ts";
 import { enumerateRuns } from "./canonical/runs.ts";
 import { runCli } from "./cli.ts";
+import { BANDIT_SWEEP_SCHEMA, banditSweep, banditSweepConfig } from "./bandit.ts";
 
 /** Experiments this entry point knows. */
-export const EXPERIMENTS = ["canonical"] as const;
+export const EXPERIMENTS = ["canonical", "bandit"] as const;
 
 const USAGE =
   `usage: deno task sweep <experiment> [--preset NAME] [--key value ...] [--jobs N] [--shard i/n]
@@ -30,6 +31,10 @@ export async function sweepFromArgs(
   args: readonly string[],
   defaults: { experiment?: string; preset?: string } = {},
 ): Promise<SweepResult | undefined> {
+  if (args[0] === "bandit") {
+    await banditFromArgs(args.slice(1));
+    return undefined;
+  }
   const parsed = parseOverrides(args, CANONICAL_SCHEMA);
   if (parsed.options.help) {
     console.log(
@@ -74,6 +79,32 @@ export async function sweepFromArgs(
   });
   printResult(res);
   return res;
+}
+
+/** `deno task sweep bandit [--beta 0.1,1] [--seed 1,2] [--methods ppo,dpo]`. */
+async function banditFromArgs(args: readonly string[]): Promise<void> {
+  const parsed = parseOverrides(args, BANDIT_SWEEP_SCHEMA);
+  if (parsed.options.help) {
+    console.log(
+      "usage: deno task sweep bandit [--key value ...]\n" +
+        describeSchema(BANDIT_SWEEP_SCHEMA).map((l) => `  --${l}`).join("\n"),
+    );
+    return;
+  }
+  if (parsed.grid.length) throw new ConfigError(`--${parsed.grid[0]!.path} takes a single value`);
+  if (parsed.positional.length) {
+    throw new ConfigError(`unexpected argument ${JSON.stringify(parsed.positional[0])}`);
+  }
+  const c = banditSweepConfig(parsed.overrides);
+  await initBackend();
+  const root = `${parsed.options.results ?? "results"}/bandit`;
+  const res = await banditSweep(c, { root });
+  console.log(
+    res.summary.select("method", "beta", "seed", "reward_gold", "target_reward", "kl", "target_kl")
+      .toMarkdown({ digits: 4 } as never),
+  );
+  for (const p of res.plots?.html ?? []) console.log(`plot: ${p}`);
+  for (const p of res.plots?.png ?? []) console.log(`png: ${p}`);
 }
 
 /** The short table and the paths of the plots. */

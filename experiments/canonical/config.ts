@@ -345,8 +345,43 @@ const FULL: CanonicalConfig = {
   bon: { n: [1, 2, 4, 8, 16, 32, 64], selectBy: "proxy" },
 };
 
-/** The named presets: `quick` (tests, notebooks), `default` (`deno task reproduce`), `full`. */
+/** Seconds, not minutes: for tests of the sweep machinery (resume, shards, faults). */
+const TINY: CanonicalConfig = {
+  ...QUICK,
+  methods: ["ppo", "dpo", "bon"],
+  data: { ...QUICK.data, vocabSize: 300, trainPrompts: 64, evalPrompts: 8, maxNewTokens: 6 },
+  model: {
+    vocabSize: 300,
+    dModel: 16,
+    nLayers: 1,
+    nHeads: 2,
+    context: 16,
+    dropout: 0,
+    mlpRatio: 2,
+  },
+  base: { ...QUICK.base, steps: 8, batchSize: 8, logEvery: 4 },
+  sft: { ...QUICK.sft, steps: 4, batchSize: 8, logEvery: 2 },
+  prefs: { ...QUICK.prefs, prompts: 16, k: 3, spearmanSamples: 8 },
+  rm: { ...QUICK.rm, steps: 4, batchSize: 8, logEvery: 2 },
+  ppo: {
+    ...QUICK.ppo,
+    iterations: 2,
+    rolloutBatch: 8,
+    minibatchSize: 8,
+    epochs: 1,
+    maxNewTokens: 6,
+    beta: [0.1, 1],
+  },
+  dpo: { ...QUICK.dpo, steps: 4, batchSize: 8, logEvery: 2, beta: [0.1, 1] },
+  bon: { n: [1, 4], selectBy: "proxy" },
+};
+
+/**
+ * The named presets: `tiny` (seconds; tests of the machinery), `quick` (a few minutes;
+ * tests and notebooks), `default` (`deno task reproduce`), `full` (a GPU or a long night).
+ */
 export const CANONICAL_PRESETS: Record<string, CanonicalConfig> = {
+  tiny: TINY,
   quick: QUICK,
   default: DEFAULT,
   full: FULL,

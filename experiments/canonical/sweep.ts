@@ -70,16 +70,17 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
       }
       const job = join(jobDir, `${r.id}.json`);
       await writeJson(job, { cache, root, config: o.config, upstream, run: r });
-      const code = await spawnDeno([
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-run",
-        "--allow-sys",
-        new URL("./worker.ts", import.meta.url).pathname,
-        job,
-      ], { prefix: `[${r.method} ${r.beta ?? `n${r.n}`} s${r.seed}] ` });
+      const code = await spawnDeno([new URL("./worker.ts", import.meta.url).pathname, job], {
+        // The worker writes only under this experiment's results (and temp files).
+        permissions: [
+          "--allow-read",
+          `--allow-write=${root},/tmp`,
+          "--allow-env",
+          "--allow-run",
+          "--allow-sys",
+        ],
+        prefix: `${r.method} ${r.beta ?? `n${r.n}`} s${r.seed}`,
+      });
       if (code !== 0) throw new KitError(`worker exited with code ${code}`);
     },
     onSettled: (r, _i, e) => log(`${e ? "FAILED" : "done"} ${r.id}${e ? `: ${e.message}` : ""}`),

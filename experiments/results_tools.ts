@@ -1,0 +1,210 @@
+/**
+ * `deno task merge <experiment dir>`, `deno task plots <dir>` and
+ * `deno task compare <dirs...> [--out FILE]`: work on saved results only (no training).
+ *
+ * - merge joins the per-shard `summary.shard-i-of-n.csv` files of a sharded sweep into
+ *   `summary.csv`, then writes `summary_by_method.csv` and the plots;
+ * - plots regenerates `summary_by_method.csv` and `plots/` from `summary.csv` and the runs;
+ * - compare overlays several experiments or runs in one HTML report: the frontier and the
+ *   training curves of all of them, and a table of the config values that differ.
+ *
+ * @module
+ */
+import { basename, join } from "node:path";
+import * as aq from "arquero";
+import { mergeSummaries, readCsvTable, writeCsvTable } from "../lib/sweep/results_table.ts";
+import { summariseAndPlot } from "./canonical/sweep.ts";
+import { reportFigures } from "../lib/plot/report.ts";
+import { escapeHtml, figureHtml } from "../lib/plot/html.ts";
+import { writeTextAtomic } from "../lib/util/atomic_write.ts";
+import { FileFormatError, KitError } from "../lib/util/errors.ts";
+import { runCli } from "./cli.ts";
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Merge shard summaries of `root` into `summary.csv` and redraw. */
+export async function merge(root: string): Promise<{ rows: number; shards: string[] }> {
+  const shards: string[] = [];
+  try {
+    for await (const e of Deno.readDir(root)) {
+      if (e.isFile && /^summary\.shard-\d+-of-\d+\.csv$/.test(e.name)) {
+        shards.push(join(root, e.name));
+      }
+    }
+  } catch {
+    throw new FileFormatError(`${root} is not a results directory`);
+  }
+  if (!shards.length) {
+    throw new FileFormatError(`${root} has no summary.shard-*.csv files to merge`);
+  }
+  shards.sort();
+  const table = (await mergeSummaries(shards)).orderby("run_id");
+  await writeCsvTable(table, join(root, "summary.csv"));
+  await summariseAndPlot(root, table);
+  return { rows: table.numRows(), shards };
+}
+
+/** Regenerate an experiment's grouped summary and plots from its saved results. */
+export async function plots(root: string): Promise<string[]> {
+  const path = join(root, "summary.csv");
+  if (!(await isFile(path))) {
+    throw new FileFormatError(`${path} does not exist: run a sweep (or deno task merge) first`);
+  }
+  const { plots } = await summariseAndPlot(root, await readCsvTable(path));
+  return [...plots.html, ...plots.png];
+}
+
+/** One compared source: its summary rows, step metrics and flattened config. */
+interface Source {
+  name: string;
+  summary: aq.ColumnTable;
+  metrics: aq.ColumnTable[];
+  config: Record<string, unknown>;
+}
+
+/** Flatten nested config objects into dotted keys. */
+export function flatten(
+  obj: unknown,
+  prefix = "",
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
+  if (obj && typeof obj === "object" && !Array.isArray(obj)) {
+    for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else out[prefix] = Array.isArray(obj) ? obj.join(",") : obj;
+  return out;
+}
+
+async function loadSource(dir: string): Promise<Source> {
+  const name = basename(dir.replace(/\/+$/, ""));
+  const summaryPath = join(dir, "summary.csv");
+  if (!(await isFile(summaryPath))) {
+    throw new FileFormatError(
+      `${dir} has no summary.csv: give a run or experiment results directory`,
+    );
+  }
+  const summary = await readCsvTable(summaryPath);
+  const runDirs = (await isFile(join(dir, "config.json")))
+    ? [dir]
+    : (summary.array("run_id") as string[]).map((id) => join(dir, id));
+  const metrics: aq.ColumnTable[] = [];
+  let config: Record<string, unknown> = {};
+  for (const rd of runDirs) {
+    if (await isFile(join(rd, "metrics.csv"))) {
+      const m = await readCsvTable(join(rd, "metrics.csv"));
+      if (m.numRows() > 1) {
+        metrics.push(m.derive({ run_id: aq.escape(() => `${name}/${basename(rd)}`) }));
+      }
+    }
+    if (!Object.keys(config).length && (await isFile(join(rd, "config.json")))) {
+      const c = JSON.parse(await Deno.readTextFile(join(rd, "config.json")));
+      config = flatten(runDirs.length === 1 ? c.config : c.experimentConfig ?? c.config);
+    }
+  }
+  return { name, summary, metrics, config };
+}
+
+/** The keys whose values differ between sources, as rows {key, <source>: value…}. */
+export function configDifferences(sources: readonly Source[]): Record<string, unknown>[] {
+  const keys = [...new Set(sources.flatMap((s) => Object.keys(s.config)))].sort();
+  return keys
+    .filter((k) => new Set(sources.map((s) => JSON.stringify(s.config[k] ?? null))).size > 1)
+    .map((k) => ({
+      key: k,
+      ...Object.fromEntries(sources.map((s) => [s.name, s.config[k] ?? ""])),
+    }));
+}
+
+/** Write one HTML report comparing `dirs`. */
+export async function compare(dirs: readonly string[], out: string): Promise<string> {
+  if (dirs.length < 1) throw new KitError("compare needs at least one results directory");
+  const sources = await Promise.all(dirs.map(loadSource));
+  // Name each source by its last path component, with its parents where that is ambiguous.
+  for (
+    let depth = 2;
+    new Set(sources.map((s) => s.name)).size < sources.length && depth < 6;
+    depth++
+  ) {
+    sources.forEach((
+      s,
+      i,
+    ) => (s.name = dirs[i]!.replace(/\/+$/, "").split("/").slice(-depth).join("/")));
+  }
+  const names = sources.map((s) => s.name);
+  if (new Set(names).size !== names.length) {
+    throw new KitError("compare: a directory is given twice");
+  }
+  const rows = sources.flatMap((s) =>
+    (s.summary.objects() as Record<string, unknown>[]).map((r) => ({
+      ...r,
+      method: `${s.name}: ${r.method}`,
+    }))
+  );
+  const summary = aq.from(rows);
+  const metrics = sources.flatMap((s) => s.metrics);
+  const figs = reportFigures(summary, {
+    title: "comparison",
+    metrics: metrics.length ? metrics.reduce((a, b) => a.concat(b)) : undefined,
+  });
+  const diffs = configDifferences(sources);
+  const table = diffs.length
+    ? `<h2>Config differences</h2>\n<table border="1" cellpadding="4"><tr><th>key</th>${
+      names.map((n) => `<th>${escapeHtml(n)}</th>`).join("")
+    }</tr>\n${
+      diffs.map((d) =>
+        `<tr><td>${escapeHtml(String(d.key))}</td>${
+          names.map((n) => `<td>${escapeHtml(String(d[n]))}</td>`).join("")
+        }</tr>`
+      ).join("\n")
+    }</table>`
+    : "<h2>Config differences</h2><p>none: the configs are identical</p>";
+  const html = figureHtml(Object.values(figs), { title: `Comparison: ${names.join(" vs ")}` })
+    .replace("</body>", `${table}\n</body>`);
+  await writeTextAtomic(out, html);
+  return out;
+}
+
+if (import.meta.main) {
+  await runCli(async () => {
+    const [command, ...rest] = Deno.args;
+    switch (command) {
+      case "merge": {
+        if (rest.length !== 1) {
+          throw new KitError("usage: deno task merge <experiment results dir>");
+        }
+        const res = await merge(rest[0]!);
+        console.log(
+          `merged ${res.rows} runs from ${res.shards.length} shards into ${
+            join(rest[0]!, "summary.csv")
+          }`,
+        );
+        return;
+      }
+      case "plots": {
+        if (rest.length !== 1) throw new KitError("usage: deno task plots <results dir>");
+        for (const p of await plots(rest[0]!)) console.log(`plot: ${p}`);
+        return;
+      }
+      case "compare": {
+        const outAt = rest.indexOf("--out");
+        const out = outAt >= 0 ? rest[outAt + 1] : "results/compare/report.html";
+        if (!out) throw new KitError("--out needs a file name");
+        const dirs = rest.filter((_, i) => i !== outAt && i !== outAt + 1);
+        if (!dirs.length) {
+          throw new KitError("usage: deno task compare <run-or-experiment dirs...> [--out FILE]");
+        }
+        console.log(`report: ${await compare(dirs, out)}`);
+        return;
+      }
+      default:
+        throw new KitError(
+          `unknown command ${JSON.stringify(command)}; use merge, plots or compare`,
+        );
+    }
+  });
+}

@@ -1,0 +1,16 @@
+/**
+ * Data: the Brown corpus, tokenizer, prompts, batches, annotators, preference tables and the bandit task.
+ *
+ * @module
+ */
+export * from "./annotators.ts";
+export * from "./bandit.ts";
+export * from "./brown.ts";
+export * from "./detokenize.ts";
+export * from "./lm_batches.ts";
+export * from "./preference_dataset.ts";
+export * from "./preference_table.ts";
+export * from "./prompts.ts";
+export * from "./response_batch.ts";
+export * from "./special_tokens.ts";
+export * from "./tokenizer.ts";

@@ -1,0 +1,10 @@
+/**
+ * Evaluation: policy metrics from samples, best-of-n, the exact oracle, rank correlation.
+ *
+ * @module
+ */
+export * from "./best_of_n.ts";
+export * from "./oracle.ts";
+export * from "./policy_eval.ts";
+export * from "./rank.ts";
+export * from "./text_metrics.ts";

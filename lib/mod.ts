@@ -1,0 +1,30 @@
+/**
+ * The kit's public API, grouped by the data flow of DESIGN.md:
+ * data → models → losses → train → eval → sweep → plot.
+ *
+ * @example
+ * ```ts
+ * import { CausalLM, initBackend, Rng } from "./mod.ts";
+ * await initBackend("cpu");
+ * const lm = CausalLM.create({ vocabSize: 20, dModel: 8, nLayers: 1, nHeads: 2, context: 8 }, 0);
+ * const out = await lm.sample([[1, 4]], { maxNewTokens: 3 }, new Rng(0));
+ * if (out.tokens[0]!.length === 0) throw new Error("no tokens");
+ * lm.dispose();
+ * ```
+ *
+ * @module
+ */
+export * from "./backend.ts";
+export * from "./util/errors.ts";
+export * from "./util/rng.ts";
+export * from "./util/schema.ts";
+export * from "./util/progress.ts";
+export * from "./util/atomic_write.ts";
+export * from "./data/mod.ts";
+export * from "./models/mod.ts";
+export * from "./losses/mod.ts";
+export * from "./train/mod.ts";
+export * from "./eval/mod.ts";
+export * from "./rewards/mod.ts";
+export * from "./sweep/mod.ts";
+export * from "./plot/mod.ts";

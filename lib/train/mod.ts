@@ -1,0 +1,19 @@
+/**
+ * Trainers: AdamW, schedules, the shared loop, and one trainer per method.
+ *
+ * @module
+ */
+export * from "./adamw.ts";
+export * from "./bandit.ts";
+export * from "./dpo.ts";
+export * from "./kl_controller.ts";
+export * from "./loop.ts";
+export * from "./loop_config.ts";
+export * from "./metrics.ts";
+export * from "./perplexity.ts";
+export * from "./ppo.ts";
+export * from "./response_logprobs.ts";
+export * from "./reward_model.ts";
+export * from "./rollout.ts";
+export * from "./schedule.ts";
+export * from "./sft.ts";

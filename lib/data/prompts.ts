@@ -1,52 +1,122 @@
 /**
- * Prompts of the canonical task: the first 2–8 words of sentences, drawn
- * deterministically from a seed; sentences too short to leave a continuation are skipped.
+ * Prompts of the canonical task: the first few words (2–8 by default) of held-out
+ * sentences, as in the DPO paper's IMDb task where prompts are prefixes of reviews. The
+ * policy continues each prompt; the gold reward scores the continuation.
  *
  * @module
  */
-import { Rng } from "../util/rng.ts";
 import { ConfigError } from "../util/errors.ts";
-import { joinWords } from "./tokenizer.ts";
+import { checkField, type NumberSpec } from "../util/schema.ts";
+import { Rng } from "../util/rng.ts";
+import { joinWords } from "./detokenize.ts";
 
-/** How to draw prompts. */
+/** Options of {@link makePrompts}. */
 export interface PromptOptions {
+  /** Number of prompts to draw. */
   count: number;
-  minWords: number;
-  maxWords: number;
+  /** Fewest words in a prompt (default 2). */
+  minWords?: number;
+  /** Most words in a prompt (default 8). */
+  maxWords?: number;
+  /** Seed of the draw: equal seeds and sentences give equal prompts. */
   seed: number;
-  /** Words a sentence must have beyond the prompt (default 3). */
+  /** Words a sentence must keep after its prompt, room for a continuation (default 3). */
   minContinuation?: number;
+  /** Shortest usable sentence (default `minWords + minContinuation`). */
+  minSentenceWords?: number;
 }
 
 /**
- * Draw `count` prompts (word lists), each a prefix of a distinct sentence when there are
- * enough sentences (sentences are reused in order otherwise).
+ * Draw `count` distinct prompts, each a prefix of a sentence: sentences at least
+ * `minSentenceWords` long are visited in a seeded random order, and each gives its first
+ * L words with L uniform in [minWords, min(maxWords, length − minContinuation)].
+ * Every sentence is used once before any is used again; further passes (new order, new
+ * lengths) run only when `count` exceeds the usable sentences, and a prompt equal to an
+ * earlier one is skipped, so the result has no duplicates.
+ *
+ * @param sentences tokenised sentences, e.g. `sentencesOf(split.test.filter(isReview))`.
+ * @returns `count` word lists (fresh arrays).
+ * @throws ConfigError naming the option when one is out of range, when no sentence is
+ *   long enough, or when the sentences cannot give `count` distinct prompts.
+ * @example
+ * ```ts
+ * import { makePrompts, promptText } from "./prompts.ts";
+ * const s = [["the", "film", "was", "a", "quiet", "triumph", "."]];
+ * const [p] = makePrompts(s, { count: 1, seed: 0 });
+ * if (!p || p.length < 2 || p.length > 4) throw new Error(promptText(p ?? []));
+ * ```
  */
 export function makePrompts(
   sentences: readonly (readonly string[])[],
-  o: PromptOptions,
+  opts: PromptOptions,
 ): string[][] {
-  if (!(o.minWords >= 1 && o.maxWords >= o.minWords)) {
+  const int = (field: string, v: unknown, min: number): number => {
+    const spec: NumberSpec = { type: "number", int: true, min, doc: field };
+    return checkField(`makePrompts.${field}`, v, spec) as number;
+  };
+  const count = int("count", opts.count, 0);
+  const minWords = int("minWords", opts.minWords ?? 2, 1);
+  const maxWords = int("maxWords", opts.maxWords ?? 8, minWords);
+  const seed = int("seed", opts.seed, Number.MIN_SAFE_INTEGER);
+  const minContinuation = int("minContinuation", opts.minContinuation ?? 3, 0);
+  const minSentence = int(
+    "minSentenceWords",
+    opts.minSentenceWords ?? minWords + minContinuation,
+    minWords + minContinuation,
+  );
+
+  const usable = sentences.filter((s) => s.length >= minSentence);
+  if (count > 0 && usable.length === 0) {
     throw new ConfigError(
-      `prompt lengths must satisfy 1 <= minWords <= maxWords, got ${o.minWords} and ${o.maxWords}`,
+      `makePrompts: none of the ${sentences.length} sentences has the ${minSentence} words ` +
+        `a ${minWords}-word prompt plus a ${minContinuation}-word continuation need`,
     );
   }
-  const cont = o.minContinuation ?? 3;
-  const rng = new Rng(o.seed);
-  const usable = sentences.filter((s) => s.length >= o.minWords + cont);
-  if (usable.length === 0) {
-    throw new ConfigError(`no sentence is long enough for a ${o.minWords}-word prompt`);
+  const longest = (s: readonly string[]) => Math.min(maxWords, s.length - minContinuation);
+  if (count > usable.length) {
+    // more prompts than sentences: check up front that enough distinct prefixes exist
+    const all = new Set<string>();
+    for (const s of usable) {
+      for (let n = minWords; n <= longest(s); n++) all.add(key(s.slice(0, n)));
+    }
+    if (count > all.size) {
+      throw new ConfigError(
+        `makePrompts.count must be <= ${all.size}, the number of distinct ` +
+          `${minWords}–${maxWords}-word prompts of these ${usable.length} usable sentences; ` +
+          `got ${count}`,
+      );
+    }
   }
-  const order = rng.shuffle(usable.map((_, i) => i));
-  return Array.from({ length: o.count }, (_, i) => {
-    const s = usable[order[i % order.length]!]!;
-    const longest = Math.min(o.maxWords, s.length - cont);
-    const len = o.minWords + rng.int(longest - o.minWords + 1);
-    return s.slice(0, len);
-  });
+  const rng = new Rng(seed);
+  const seen = new Set<string>();
+  const prompts: string[][] = [];
+  while (prompts.length < count) {
+    for (const i of rng.shuffle(usable.map((_, i) => i))) {
+      if (prompts.length === count) break;
+      const s = usable[i]!;
+      const prompt = s.slice(0, minWords + rng.int(longest(s) - minWords + 1));
+      const k = key(prompt);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      prompts.push(prompt);
+    }
+  }
+  return prompts;
 }
 
-/** A prompt's words as text. */
+/** A prompt's identity for de-duplication. */
+function key(words: readonly string[]): string {
+  return words.join("\u0000");
+}
+
+/**
+ * A prompt's words as readable text (see {@link joinWords}).
+ * @example
+ * ```ts
+ * import { promptText } from "./prompts.ts";
+ * if (promptText(["the", "film", ",", "i", "think"]) !== "the film, i think") throw new Error();
+ * ```
+ */
 export function promptText(words: readonly string[]): string {
   return joinWords(words);
 }

@@ -293,10 +293,11 @@ const DEFAULT: CanonicalConfig = {
   methods: ["ppo", "ppo_gt", "dpo", "ipo", "bon"],
   data: { ...QUICK.data, vocabSize: 2000, trainPrompts: 2000, evalPrompts: 128, maxNewTokens: 12 },
   model: { ...QUICK.model, vocabSize: 2000, dModel: 96, context: 28 },
-  base: { ...QUICK.base, steps: 400 },
-  sft: { ...QUICK.sft, steps: 150 },
-  prefs: { ...QUICK.prefs, prompts: 384 },
-  rm: { ...QUICK.rm, steps: 250 },
+  base: { ...QUICK.base, steps: 1500, warmupSteps: 50, evalEvery: 500 },
+  sft: { ...QUICK.sft, steps: 300, lr: 1e-3, warmupSteps: 10 },
+  prefs: { ...QUICK.prefs, prompts: 1000 },
+  // About one epoch over the pairs: more overfits them (as InstructGPT found).
+  rm: { ...QUICK.rm, steps: 180, lr: 5e-4, minLr: 5e-5, evalEvery: 60 },
   ppo: {
     ...QUICK.ppo,
     iterations: 24,

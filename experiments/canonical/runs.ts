@@ -12,6 +12,7 @@ import type { CanonicalConfig, Method } from "./config.ts";
 import {
   goldSource,
   readData,
+  STAGE_FORMAT,
   tokenPairs,
   type Upstream,
   writeJson,

@@ -43,6 +43,13 @@ import { writeTextAtomic } from "../../lib/util/atomic_write.ts";
 import { FileFormatError } from "../../lib/util/errors.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
+/**
+ * Version of what the stages compute, part of every stage's cache key: bump it when code
+ * changes what a stage writes for the same config (e.g. the split), so stale caches are
+ * not reused.
+ */
+export const STAGE_FORMAT = 2;
+
 /** Keys and directories of the finished upstream stages. */
 export interface Upstream {
   data: StageResult;
@@ -116,7 +123,7 @@ export function dataStage(
   return runStage({
     root,
     name: "data",
-    config: c.data,
+    config: { ...c.data, format: STAGE_FORMAT },
     log,
     run: async (dir) => {
       const docs = await loadBrown();
@@ -189,7 +196,7 @@ export function baseStage(
   return runStage({
     root,
     name: "base",
-    config: { model: c.model, base: c.base },
+    config: { model: c.model, base: c.base, format: STAGE_FORMAT },
     inputs: { data: data.key },
     log,
     run: async (dir) => {
@@ -225,7 +232,7 @@ export function sftStage(
   return runStage({
     root,
     name: "sft",
-    config: { sft: c.sft, category: c.data.sftCategory },
+    config: { sft: c.sft, category: c.data.sftCategory, format: STAGE_FORMAT },
     inputs: { data: data.key, base: base.key },
     log,
     run: async (dir) => {
@@ -297,7 +304,12 @@ export function prefsStage(
   return runStage({
     root,
     name: "prefs",
-    config: { prefs: c.prefs, gold: c.gold, maxNewTokens: c.data.maxNewTokens },
+    config: {
+      prefs: c.prefs,
+      gold: c.gold,
+      maxNewTokens: c.data.maxNewTokens,
+      format: STAGE_FORMAT,
+    },
     inputs: { data: data.key, sft: sft.key },
     log,
     run: async (dir) => {

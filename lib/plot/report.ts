@@ -80,7 +80,9 @@ export async function writePlots(
     await writeFigureHtml(html, fig, fig.layout.title?.text ?? name);
     out.html.push(html);
     if (opts.png === false || out.pngSkipped) continue;
-    const res = await renderPng(html, join(dir, `${name}.png`));
+    // The screenshot is the window: make it as tall as the figure plus the page heading.
+    const height = (typeof fig.layout.height === "number" ? fig.layout.height : 500) + 150;
+    const res = await renderPng(html, join(dir, `${name}.png`), { height });
     if (res.ok) out.png.push(res.path);
     else out.pngSkipped = res.reason;
   }

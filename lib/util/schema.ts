@@ -100,7 +100,9 @@ export function allowed(spec: FieldSpec): string {
       if (spec.max !== undefined) parts.push(`<= ${spec.max}`);
       const what = spec.int ? "an integer" : "a number";
       const base = parts.length ? `${what} ${parts.join(" and ")}` : what;
-      if (spec.type === "numberList") return `a list of ${base.replace(/^an? /, "")}s`;
+      if (spec.type === "numberList") {
+        return `a list of ${base.replace(/^an? (integer|number)/, "$1s")}`;
+      }
       return spec.nullable ? `${base} or null` : base;
     }
     case "string":

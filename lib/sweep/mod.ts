@@ -1,0 +1,13 @@
+/**
+ * Sweeps: cached, resumable stages; CLI overrides and grids; sharding; a process pool;
+ * results tables. This folder owns the filesystem (see DESIGN.md, "Results").
+ *
+ * @module
+ */
+export * from "./hash.ts";
+export * from "./lock.ts";
+export * from "./overrides.ts";
+export * from "./pool.ts";
+export * from "./results_table.ts";
+export * from "./shard.ts";
+export * from "./stage_cache.ts";

@@ -1,0 +1,61 @@
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { type JupyterApi, liveFigure } from "../lib/plot/display.ts";
+import { scatterFigure } from "../lib/plot/scatter.ts";
+
+const figAt = (n: number) =>
+  scatterFigure([0, n], [0, n], { title: `step ${n}`, xTitle: "x", yTitle: "y" });
+
+/** A fake `Deno.jupyter` that records what would be sent. */
+function fakeApi() {
+  const sent: { obj: Record<string, unknown>; options: Record<string, unknown> }[] = [];
+  const api: JupyterApi = {
+    display: (obj, options) => {
+      sent.push({ obj: obj as Record<string, unknown>, options: { ...options } });
+      return Promise.resolve();
+    },
+    broadcast: async () => {},
+  };
+  return { api, sent };
+}
+
+Deno.test("liveFigure() displays under a display id and updates that output in place", async () => {
+  const { api, sent } = fakeApi();
+  const live = await liveFigure(figAt(0), { api, displayId: "curves" });
+  assertEquals(live.displayId, "curves");
+  assertEquals(await live.update(figAt(1)), true);
+  assertEquals(await live.update(figAt(2)), true);
+  assertEquals(sent.map((s) => s.options), [
+    { raw: true, display_id: "curves" },
+    { raw: true, display_id: "curves", update: true },
+    { raw: true, display_id: "curves", update: true },
+  ]);
+  const plotly = (i: number) => sent[i]!.obj["application/vnd.plotly.v1+json"];
+  assertEquals(plotly(0), { data: figAt(0).data, layout: figAt(0).layout });
+  assertEquals(plotly(2), { data: figAt(2).data, layout: figAt(2).layout });
+  assertStringIncludes(sent[2]!.obj["text/plain"] as string, "step 2");
+});
+
+Deno.test("liveFigure() updates inline plotly.js exactly when its first display did", async () => {
+  // a fresh copy of the module: a kernel session in which no figure has been shown yet
+  const fresh: typeof import("../lib/plot/display.ts") = await import(
+    `../lib/plot/display.ts?session=${crypto.randomUUID()}`
+  );
+  const { api, sent } = fakeApi();
+  const inlined = (i: number) =>
+    (sent[i]!.obj["text/html"] as string).includes("window.Plotly = Plotly");
+  const first = await fresh.liveFigure(figAt(0), { api });
+  await first.update(figAt(1));
+  await first.update(figAt(2));
+  // later figures of the session never inline it again, live or not
+  const second = await fresh.liveFigure(figAt(0), { api });
+  await second.update(figAt(1));
+  await fresh.displayFigure(figAt(3), { api });
+  assertEquals(sent.map((_, i) => inlined(i)), [true, true, true, false, false, false]);
+  assert(first.displayId !== second.displayId, "fresh display ids");
+  assert(first.displayId.startsWith("kit-live-"), first.displayId);
+});
+
+Deno.test("liveFigure() does nothing outside the Jupyter kernel", async () => {
+  const live = await liveFigure(figAt(0));
+  assertEquals(await live.update(figAt(1)), false);
+});

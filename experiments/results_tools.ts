@@ -14,6 +14,7 @@ import { basename, join } from "node:path";
 import * as aq from "arquero";
 import { mergeSummaries, readCsvTable, writeCsvTable } from "../lib/sweep/results_table.ts";
 import { summariseAndPlot } from "./canonical/sweep.ts";
+import { readJson } from "./canonical/stages.ts";
 import { reportFigures } from "../lib/plot/report.ts";
 import { figureHtml } from "../lib/plot/html.ts";
 import { escapeHtml } from "../lib/plot/_escape.ts";
@@ -103,7 +104,7 @@ async function loadSource(dir: string): Promise<Source> {
       }
     }
     if (!Object.keys(config).length && (await isFile(join(rd, "config.json")))) {
-      const c = JSON.parse(await Deno.readTextFile(join(rd, "config.json")));
+      const c = await readJson<Record<string, unknown>>(join(rd, "config.json"));
       config = flatten(runDirs.length === 1 ? c.config : c.experimentConfig ?? c.config);
     }
   }

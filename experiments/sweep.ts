@@ -14,7 +14,7 @@ import { defaultJobs } from "../lib/sweep/pool.ts";
 import { describeSchema } from "../lib/util/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { CANONICAL_PRESETS, CANONICAL_SCHEMA, canonicalConfig } from "./canonical/config.ts";
-import { sweep, type SweepResult } from "./canonical/sweep.ts";
+import { checkSweep, sweep, type SweepResult } from "./canonical/sweep.ts";
 import { enumerateRuns } from "./canonical/runs.ts";
 import { runCli } from "./cli.ts";
 import { BANDIT_SWEEP_SCHEMA, banditSweep, banditSweepConfig } from "./bandit.ts";
@@ -25,6 +25,8 @@ export const EXPERIMENTS = ["canonical", "bandit"] as const;
 const USAGE =
   `usage: deno task sweep <experiment> [--preset NAME] [--key value ...] [--jobs N] [--shard i/n]
 experiments: ${EXPERIMENTS.join(", ")}; presets: ${Object.keys(CANONICAL_PRESETS).join(", ")}`;
+/** The usage on one line, for error messages (which are one line). */
+const USAGE_LINE = USAGE.replace(/\n/g, "; ");
 
 /** Parse arguments and run; returns the sweep result (for `reproduce`). */
 export async function sweepFromArgs(
@@ -44,14 +46,16 @@ export async function sweepFromArgs(
     return undefined;
   }
   const experiment = parsed.positional[0] ?? defaults.experiment;
-  if (!experiment) throw new ConfigError(`no experiment named\n${USAGE}`);
+  if (!experiment) throw new ConfigError(`no experiment named; ${USAGE_LINE}`);
   if (!(EXPERIMENTS as readonly string[]).includes(experiment)) {
     throw new ConfigError(
       `unknown experiment ${JSON.stringify(experiment)}; known: ${EXPERIMENTS.join(", ")}`,
     );
   }
   if (parsed.positional.length > 1) {
-    throw new ConfigError(`unexpected argument ${JSON.stringify(parsed.positional[1])}\n${USAGE}`);
+    throw new ConfigError(
+      `unexpected argument ${JSON.stringify(parsed.positional[1])}; ${USAGE_LINE}`,
+    );
   }
   const preset = parsed.options.preset ?? defaults.preset ?? "default";
   const base = canonicalConfig(preset, parsed.overrides);
@@ -68,12 +72,14 @@ export async function sweepFromArgs(
     for (const r of enumerateRuns(experiment, config!)) console.log(r.id);
     return undefined;
   }
+  const results = parsed.options.results ?? "results";
+  checkSweep({ experiment, config: config!, results });
   const backend = await initBackend();
   console.error(`backend: ${backend.backend} (${backend.device})`);
   const res = await sweep({
     experiment,
     config: config!,
-    results: parsed.options.results ?? "results",
+    results,
     jobs,
     shard: parsed.options.shard,
   });

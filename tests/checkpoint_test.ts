@@ -26,7 +26,7 @@ Deno.test("checkpoint round trip gives identical outputs and keeps the tokenizer
   for (const m of [lm, model, rm, loaded.model]) m.dispose();
 });
 
-async function corrupt(name: string, edit: (b: Uint8Array) => Uint8Array, message: string) {
+async function corrupt(edit: (b: Uint8Array) => Uint8Array, message: string) {
   const dir = await Deno.makeTempDir();
   const lm = CausalLM.create(small, 1);
   const path = `${dir}/m.ckpt`;
@@ -37,19 +37,19 @@ async function corrupt(name: string, edit: (b: Uint8Array) => Uint8Array, messag
 }
 
 Deno.test("a truncated checkpoint gives a clear error", () =>
-  corrupt("truncated", (b) => b.slice(0, b.length - 100), "is truncated: "));
+  corrupt((b) => b.slice(0, b.length - 100), "is truncated: "));
 
 Deno.test("a checkpoint with flipped weight bytes fails its checksum", () =>
-  corrupt("flipped", (b) => {
+  corrupt((b) => {
     b[b.length - 10] = b[b.length - 10]! ^ 0xff;
     return b;
   }, "is corrupt: its weights do not match the checksum"));
 
 Deno.test("a file that is not a checkpoint says so", () =>
-  corrupt("magic", () => new TextEncoder().encode("hello world, not weights"), "is not a kit checkpoint"));
+  corrupt(() => new TextEncoder().encode("hello world, not weights"), "is not a kit checkpoint"));
 
 Deno.test("a checkpoint with a broken header says so", () =>
-  corrupt("header", (b) => {
+  corrupt((b) => {
     b[12] = 0x5b; // "[" where the JSON header opens with "{"
     return b;
   }, "has a corrupt header"));

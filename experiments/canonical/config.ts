@@ -12,6 +12,7 @@ import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "../../lib/train/loop_config
 import { REWARD_MODEL_SCHEMA, type RewardModelConfig } from "../../lib/train/reward_model.ts";
 import { PPO_CONFIG_SCHEMA, type PpoConfig } from "../../lib/train/ppo.ts";
 import { DPO_CONFIG_SCHEMA, type DpoConfig } from "../../lib/train/dpo.ts";
+import { BROWN_CATEGORIES } from "../../lib/data/brown.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
 import { resolveConfig, type Schema } from "../../lib/util/schema.ts";
 
@@ -53,6 +54,11 @@ export interface PrefsConfig {
   pairs: "all" | "adjacent" | "best_worst";
   /** Fraction of prompts held out for validation. */
   valFraction: number;
+  /**
+   * Drop pairs whose gold rewards are equal: a person shown two equally neutral
+   * completions has no preference, and a coin-flip label teaches the reward model nothing.
+   */
+  dropTies: boolean;
   /** Fresh SFT samples on which RM–gold Spearman correlation is measured. */
   spearmanSamples: number;
 }
@@ -87,6 +93,12 @@ export interface CanonicalConfig {
   methods: Method[];
   /** Gold reward name (lib/rewards). */
   gold: string;
+  /**
+   * Save the policy of a PPO or DPO-family run every this many steps (PPO: iterations),
+   * keeping weights known to give a finite loss; a failed run keeps the last one. 0: never.
+   * Not part of a run's cache key: it does not change results.
+   */
+  checkpointEvery: number;
   data: DataConfig;
   model: ModelConfig;
   base: LoopConfig;
@@ -106,13 +118,19 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
   seed: { type: "numberList", int: true, nonEmpty: true, doc: "seeds of the method runs" },
   methods: { type: "stringList", values: METHODS, nonEmpty: true, doc: "methods to run" },
   gold: { type: "enum", values: ["vader", "target_words", "length"], doc: "gold reward" },
+  checkpointEvery: {
+    type: "number",
+    int: true,
+    min: 0,
+    doc: "save a method run's policy every N steps (kept if the run fails), 0 = never",
+  },
   data: {
     type: "section",
     doc: "corpus, tokenizer, prompts",
     schema: {
       vocabSize: { type: "number", int: true, min: 5, doc: "vocabulary size incl. specials" },
       splitSeed: { type: "number", int: true, doc: "seed of the split by document" },
-      sftCategory: { type: "string", nonEmpty: true, doc: "Brown category for SFT" },
+      sftCategory: { type: "enum", values: BROWN_CATEGORIES, doc: "Brown category for SFT" },
       promptMinWords: { type: "number", int: true, min: 1, doc: "shortest prompt (words)" },
       promptMaxWords: { type: "number", int: true, min: 1, doc: "longest prompt (words)" },
       trainPrompts: { type: "number", int: true, min: 1, doc: "training prompts" },
@@ -141,6 +159,7 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
         doc: "pairs from a ranking",
       },
       valFraction: { type: "number", gt: 0, lt: 1, doc: "held-out fraction of prompts" },
+      dropTies: { type: "boolean", doc: "drop pairs with equal gold rewards" },
       spearmanSamples: { type: "number", int: true, min: 3, doc: "fresh samples for Spearman" },
     } satisfies Schema<PrefsConfig>,
   },
@@ -177,6 +196,7 @@ const QUICK: CanonicalConfig = {
   seed: [1],
   methods: ["ppo", "dpo", "bon"],
   gold: "vader",
+  checkpointEvery: 10,
   data: {
     vocabSize: 1000,
     splitSeed: 0,
@@ -227,6 +247,7 @@ const QUICK: CanonicalConfig = {
     tau: 0.1,
     pairs: "all",
     valFraction: 0.15,
+    dropTies: true,
     spearmanSamples: 128,
   },
   rm: {
@@ -294,10 +315,11 @@ const DEFAULT: CanonicalConfig = {
   data: { ...QUICK.data, vocabSize: 2000, trainPrompts: 2000, evalPrompts: 128, maxNewTokens: 12 },
   model: { ...QUICK.model, vocabSize: 2000, dModel: 96, context: 28 },
   base: { ...QUICK.base, steps: 1500, warmupSteps: 50, evalEvery: 500 },
-  sft: { ...QUICK.sft, steps: 300, lr: 1e-3, warmupSteps: 10 },
-  prefs: { ...QUICK.prefs, prompts: 1000 },
+  // About two epochs of the reviews training split: more overfits its 13 documents.
+  sft: { ...QUICK.sft, steps: 80, lr: 1e-3, warmupSteps: 5, evalEvery: 20 },
+  prefs: { ...QUICK.prefs, prompts: 1000, spearmanSamples: 256 },
   // About one epoch over the pairs: more overfits them (as InstructGPT found).
-  rm: { ...QUICK.rm, steps: 180, lr: 5e-4, minLr: 5e-5, evalEvery: 60 },
+  rm: { ...QUICK.rm, steps: 100, lr: 5e-4, minLr: 5e-5, evalEvery: 25 },
   ppo: {
     ...QUICK.ppo,
     iterations: 24,
@@ -314,6 +336,7 @@ const FULL: CanonicalConfig = {
   ...DEFAULT,
   seed: [1, 2, 3],
   methods: ["ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo", "bon"],
+  checkpointEvery: 50,
   data: {
     ...DEFAULT.data,
     vocabSize: 4000,
@@ -350,6 +373,7 @@ const FULL: CanonicalConfig = {
 const TINY: CanonicalConfig = {
   ...QUICK,
   methods: ["ppo", "dpo", "bon"],
+  checkpointEvery: 2,
   data: { ...QUICK.data, vocabSize: 300, trainPrompts: 64, evalPrompts: 8, maxNewTokens: 6 },
   model: {
     vocabSize: 300,
@@ -399,6 +423,11 @@ export function canonicalConfig(preset = "default", overrides: unknown = {}): Ca
     );
   }
   const c = resolveConfig("", CANONICAL_SCHEMA, base, overrides);
+  if (c.model.dModel % c.model.nHeads !== 0) {
+    throw new ConfigError(
+      `model.dModel (${c.model.dModel}) must be divisible by model.nHeads (${c.model.nHeads})`,
+    );
+  }
   if (c.model.vocabSize !== c.data.vocabSize) {
     throw new ConfigError(
       `model.vocabSize (${c.model.vocabSize}) must equal data.vocabSize (${c.data.vocabSize})`,
@@ -407,6 +436,13 @@ export function canonicalConfig(preset = "default", overrides: unknown = {}): Ca
   if (c.data.promptMaxWords < c.data.promptMinWords) {
     throw new ConfigError(
       `data.promptMaxWords (${c.data.promptMaxWords}) must be >= data.promptMinWords (${c.data.promptMinWords})`,
+    );
+  }
+  if (c.prefs.prompts + c.prefs.spearmanSamples > c.data.trainPrompts) {
+    throw new ConfigError(
+      `prefs.prompts (${c.prefs.prompts}) + prefs.spearmanSamples (${c.prefs.spearmanSamples}) ` +
+        `must be <= data.trainPrompts (${c.data.trainPrompts}): the reward model's Spearman ` +
+        `check uses training prompts that were not labelled`,
     );
   }
   const longest = 1 + c.data.promptMaxWords + Math.max(c.data.maxNewTokens, c.ppo.maxNewTokens);

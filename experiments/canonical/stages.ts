@@ -335,11 +335,16 @@ export function prefsStage(
           );
         },
       });
-      await savePreferences(table, join(dir, "prefs.csv"));
-      const ceiling = bayesCeiling(table.array("p_correct") as number[]);
+      const kept = c.prefs.dropTies
+        ? table.filter((d: { gold_chosen: number; gold_rejected: number }) =>
+          d.gold_chosen !== d.gold_rejected
+        )
+        : table;
+      await savePreferences(kept, join(dir, "prefs.csv"));
       await writeJson(join(dir, "summary.json"), {
-        pairs: table.numRows(),
-        bayesCeiling: ceiling,
+        pairs: kept.numRows(),
+        tiesDropped: table.numRows() - kept.numRows(),
+        bayesCeiling: bayesCeiling(kept.array("p_correct") as number[]),
         tau: c.prefs.tau,
       });
       model.dispose();
@@ -423,6 +428,13 @@ export function rmStage(
         bayesCeilingVal: bayesCeiling(val.array("p_correct") as number[]),
         bayesCeilingTrain: bayesCeiling(train.array("p_correct") as number[]),
         spearmanGold: spearman(rmScores, goldScores),
+        // Many completions carry no sentiment word (gold exactly 0); their ties cap the
+        // correlation, so it is also reported among the completions that have one.
+        spearmanGoldNonzero: spearman(
+          rmScores.filter((_, i) => goldScores[i] !== 0),
+          goldScores.filter((g) => g !== 0),
+        ),
+        goldZeroFraction: goldScores.filter((g) => g === 0).length / goldScores.length,
         spearmanSamples: fresh.length,
         tau: c.prefs.tau,
       });

@@ -1,8 +1,13 @@
 /**
  * Run the canonical experiment: upstream stages in this process, then every method run
  * of this shard — in this process (`jobs` 1) or in parallel worker processes — then the
- * experiment's summary tables and plots. Failed runs are reported at the end; the others
- * still finish.
+ * experiment's summary tables and plots. Failed runs are reported at the end, with their
+ * error and kept checkpoint (see runs.ts); the others still finish.
+ *
+ * Two sweeps may share a results directory: each stage and each run is computed by one
+ * process while the other waits for its lock and then reuses the result (lib/sweep/lock.ts),
+ * so both end with the same summary. PNG plots take seconds each (a headless Chromium);
+ * `RLHF_PNG=0` skips them.
  *
  * @module
  */
@@ -10,13 +15,13 @@ import { join } from "node:path";
 import * as aq from "arquero";
 import type { CanonicalConfig } from "./config.ts";
 import { runUpstream, type Upstream, writeJson } from "./stages.ts";
-import { enumerateRuns, executeRun, type RunSpec } from "./runs.ts";
+import { enumerateRuns, executeRun, faultFromEnv, readFailure, type RunSpec } from "./runs.ts";
 import { runPool, spawnDeno } from "../../lib/sweep/pool.ts";
 import { shardItems } from "../../lib/sweep/shard.ts";
 import type { Shard } from "../../lib/sweep/shard.ts";
 import { readCsvTable, summariseOverSeeds, writeCsvTable } from "../../lib/sweep/results_table.ts";
 import { reportFigures, writePlots, type WrittenPlots } from "../../lib/plot/report.ts";
-import { KitError } from "../../lib/util/errors.ts";
+import { ConfigError, KitError } from "../../lib/util/errors.ts";
 
 /** How to run a sweep. */
 export interface SweepOptions {
@@ -47,41 +52,83 @@ export interface SweepResult {
   plots?: WrittenPlots;
 }
 
+/**
+ * Checks that need no work, so a sweep fails at once rather than after its upstream stages:
+ * the results directory must be writable by this process, and `RLHF_FAULT`, when set, must
+ * name a method or run of this sweep.
+ * @throws ConfigError naming the problem.
+ */
+export function checkSweep(o: Pick<SweepOptions, "experiment" | "config" | "results">): void {
+  const root = join(o.results, o.experiment);
+  const write = Deno.permissions.querySync({ name: "write", path: root }).state;
+  if (write !== "granted") {
+    throw new ConfigError(
+      `--results ${o.results}: this process may not write to ${root} ` +
+        `(deno task sweep and reproduce write only under results/ and /tmp)`,
+    );
+  }
+  const fault = faultFromEnv();
+  if (fault && !(o.config.methods as string[]).includes(fault.target)) {
+    if (!enumerateRuns(o.experiment, o.config).some((r) => r.id === fault.target)) {
+      throw new ConfigError(
+        `RLHF_FAULT targets ${JSON.stringify(fault.target)}, which is not a method or run of ` +
+          `this sweep (methods: ${o.config.methods.join(", ")})`,
+      );
+    }
+  }
+}
+
 /** Run (or resume) the sweep. */
 export async function sweep(o: SweepOptions): Promise<SweepResult> {
   const log = o.log ?? ((m: string) => console.error(m));
+  checkSweep(o);
+  const all = enumerateRuns(o.experiment, o.config);
   const root = join(o.results, o.experiment);
   const cache = join(root, ".cache");
   await Deno.mkdir(cache, { recursive: true });
   log(`results: ${root}`);
   const upstream = await runUpstream(cache, o.config, log);
-  const all = enumerateRuns(o.experiment, o.config);
   const runs = o.shard ? shardItems(all, o.shard.index, o.shard.count) : all;
   log(`${runs.length} of ${all.length} runs in this shard, ${o.jobs} at a time`);
 
   const jobDir = join(cache, "jobs");
   await Deno.mkdir(jobDir, { recursive: true });
+  const runOne = async (r: RunSpec): Promise<void> => {
+    if (o.jobs === 1) {
+      await executeRun(cache, root, o.config, upstream, r, log);
+      return;
+    }
+    const job = join(jobDir, `${r.id}.json`);
+    await writeJson(job, { cache, root, config: o.config, upstream, run: r });
+    const code = await spawnDeno([new URL("./worker.ts", import.meta.url).pathname, job], {
+      // The worker writes only under this experiment's results (and temp files).
+      permissions: [
+        "--allow-read",
+        `--allow-write=${root},/tmp`,
+        "--allow-env",
+        "--allow-run",
+        "--allow-sys",
+      ],
+      prefix: `${r.method} ${r.beta ?? `n${r.n}`} s${r.seed}`,
+    });
+    if (code !== 0) throw new KitError(`worker exited with code ${code}`);
+  };
+
   const report = await runPool(runs, {
     jobs: o.jobs,
     run: async (r) => {
-      if (o.jobs === 1) {
-        await executeRun(cache, root, o.config, upstream, r, log);
-        return;
+      const since = new Date().toISOString();
+      try {
+        await runOne(r);
+      } catch (e) {
+        // Report the run's own error (a worker only says its exit code) and what it kept.
+        const failure = await readFailure(join(root, r.id));
+        if (!failure || failure.startedAt < since) throw e;
+        throw new KitError(
+          failure.message +
+            (failure.checkpoint ? `; last good checkpoint: ${failure.checkpoint}` : ""),
+        );
       }
-      const job = join(jobDir, `${r.id}.json`);
-      await writeJson(job, { cache, root, config: o.config, upstream, run: r });
-      const code = await spawnDeno([new URL("./worker.ts", import.meta.url).pathname, job], {
-        // The worker writes only under this experiment's results (and temp files).
-        permissions: [
-          "--allow-read",
-          `--allow-write=${root},/tmp`,
-          "--allow-env",
-          "--allow-run",
-          "--allow-sys",
-        ],
-        prefix: `${r.method} ${r.beta ?? `n${r.n}`} s${r.seed}`,
-      });
-      if (code !== 0) throw new KitError(`worker exited with code ${code}`);
     },
     onSettled: (r, _i, e) => log(`${e ? "FAILED" : "done"} ${r.id}${e ? `: ${e.message}` : ""}`),
   });
@@ -115,7 +162,7 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
 export async function summariseAndPlot(
   root: string,
   summary: aq.ColumnTable,
-  png = true,
+  png = Deno.env.get("RLHF_PNG") !== "0",
   title = root.split("/").filter(Boolean).pop() ?? "experiment",
 ): Promise<{ grouped: aq.ColumnTable; plots: WrittenPlots }> {
   const metrics = ["reward_gold", "reward_proxy", "kl", "entropy", "distinct_2", "length"]

@@ -44,23 +44,29 @@ export function padBatch(seqs: readonly (readonly number[])[]): LmBatch {
 }
 
 /**
- * Endless shuffled batches: each epoch visits every sequence once in an order drawn from
- * `rng`.
+ * Endless shuffled index batches over n items: each epoch visits every index once in an
+ * order drawn from `rng`. The last incomplete batch of an epoch is dropped so every step
+ * sees the same batch size (one smaller batch per epoch when n < batchSize).
  */
+export function* shuffledIndexBatches(n: number, batchSize: number, rng: Rng): Generator<number[]> {
+  if (n === 0) throw new RangeError("no examples to batch");
+  const order = Array.from({ length: n }, (_, i) => i);
+  const perEpoch = Math.max(1, Math.floor(n / batchSize));
+  while (true) {
+    rng.shuffle(order);
+    for (let k = 0; k < perEpoch; k++) yield order.slice(k * batchSize, (k + 1) * batchSize);
+  }
+}
+
+/** Endless shuffled LM batches (see {@link shuffledIndexBatches}). */
 export function* shuffledBatches(
   seqs: readonly (readonly number[])[],
   batchSize: number,
   rng: Rng,
 ): Generator<LmBatch> {
   if (seqs.length === 0) throw new RangeError("no sequences to batch");
-  const order = seqs.map((_, i) => i);
-  // Drop the last incomplete batch of an epoch so every step sees the same batch size.
-  const perEpoch = Math.max(1, Math.floor(order.length / batchSize));
-  while (true) {
-    rng.shuffle(order);
-    for (let k = 0; k < perEpoch; k++) {
-      yield padBatch(order.slice(k * batchSize, (k + 1) * batchSize).map((j) => seqs[j]!));
-    }
+  for (const idx of shuffledIndexBatches(seqs.length, batchSize, rng)) {
+    yield padBatch(idx.map((j) => seqs[j]!));
   }
 }
 

@@ -9,7 +9,6 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { type ModelConfig, modelConfig } from "./config.ts";
 import { CausalLM } from "./causal_lm.ts";
 import { headParamSpecs, ScalarModel } from "./scalar_head.ts";
@@ -228,16 +227,4 @@ export async function loadCheckpoint(
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as BufferSource);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Equal parameter values (for tests and `rerun` checks). */
-export async function sameWeights(a: Params, b: Params): Promise<boolean> {
-  if (a.size !== b.size) return false;
-  for (const [name, v] of a) {
-    const w = b.get(name);
-    if (!w || JSON.stringify(v.shape) !== JSON.stringify(w.shape)) return false;
-    const eq = tf.tidy(() => tf.all(tf.equal(v, w)).dataSync()[0]);
-    if (!eq) return false;
-  }
-  return true;
 }

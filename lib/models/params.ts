@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../util/rng.ts";
+import type { Rng } from "../util/rng.ts";
 
 /** Parameters by name, e.g. `h.0.attn.wqkv`. Owned by the model; dispose with {@link disposeParams}. */
 export type Params = Map<string, tf.Variable>;

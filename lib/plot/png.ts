@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 
 /** What {@link renderPng} did. */
 export type PngResult =
@@ -81,10 +81,13 @@ export async function renderPng(
     };
   }
   const out = resolve(pngPath);
+  // Chromium writes the screenshot in place: shoot into a temp name, then rename, so an
+  // interrupted export never leaves half a PNG under the final name.
+  const shot = join(dirname(out), `.${basename(out, ".png")}.tmp-${Deno.pid}.png`);
   const page = new URL(`file://${encodeURI(resolve(htmlPath))}`).href;
   const profile = await Deno.makeTempDir({ prefix: "kit-chromium-" });
   try {
-    await Deno.remove(out).catch(() => {});
+    await Deno.remove(shot).catch(() => {});
     const cmd = new Deno.Command(browser, {
       args: [
         "--headless",
@@ -96,7 +99,7 @@ export async function renderPng(
         "--no-first-run",
         "--hide-scrollbars",
         `--user-data-dir=${profile}`,
-        `--screenshot=${out}`,
+        `--screenshot=${shot}`,
         `--window-size=${opts.width ?? 1000},${opts.height ?? 700}`,
         // give plotly's deferred drawing time to finish before the shot
         "--virtual-time-budget=5000",
@@ -116,7 +119,7 @@ export async function renderPng(
         : (e as Error).message;
       return { ok: false, reason: `could not run ${browser}: ${why}` };
     }
-    const size = await Deno.stat(out).then((s) => s.size, () => 0);
+    const size = await Deno.stat(shot).then((s) => s.size, () => 0);
     if (!result.success || size === 0) {
       const tail = new TextDecoder().decode(result.stderr).trim().split("\n").slice(-5).join(" | ");
       return {
@@ -124,8 +127,10 @@ export async function renderPng(
         reason: `${browser} exited with code ${result.code} without writing ${out}: ${tail}`,
       };
     }
+    await Deno.rename(shot, out);
     return { ok: true, path: out, browser };
   } finally {
+    await Deno.remove(shot).catch(() => {});
     await Deno.remove(profile, { recursive: true }).catch(() => {});
   }
 }

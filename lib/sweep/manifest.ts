@@ -25,6 +25,8 @@ export interface Manifest {
   seconds: number;
   status: "ok" | "failed";
   error?: { name: string; message: string; step?: number; quantity?: string };
+  /** The last good checkpoint kept beside a failed run (file name in the run dir). */
+  checkpoint?: { file: string; step: number };
   timings?: Record<string, number>;
 }
 
@@ -63,6 +65,7 @@ export async function buildManifest(o: {
   startedAt: Date;
   status: Manifest["status"];
   error?: unknown;
+  checkpoint?: Manifest["checkpoint"];
   timings?: Record<string, number>;
 }): Promise<Manifest> {
   const finished = new Date();
@@ -94,6 +97,7 @@ export async function buildManifest(o: {
         },
       }
       : {}),
+    ...(o.checkpoint ? { checkpoint: o.checkpoint } : {}),
     ...(o.timings ? { timings: o.timings } : {}),
   };
 }

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { CausalLM } from "../models/causal_lm.ts";
 import { pairBatch, type TokenPair } from "../data/response_batch.ts";
+import { shuffledIndexBatches } from "../data/lm_batches.ts";
 import { DPO_LOSS_NAMES, dpoLoss, type DpoLossName } from "../losses/dpo.ts";
 import { AdamW, optimiserStep } from "./adamw.ts";
 import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "./loop_config.ts";
@@ -104,6 +105,8 @@ export interface DpoRun {
   evaluate?: (step: number) => Promise<Record<string, number>>;
   onRow?: RowSink;
   progress?: string | false;
+  /** Called after every step whose metrics were finite (see `LoopSpec.afterStep`). */
+  afterStep?: (stepsDone: number) => Promise<void> | void;
 }
 
 /** The loss and implicit-reward metrics of one batch under `policy`. */
@@ -168,9 +171,7 @@ export async function trainDpo(run: DpoRun): Promise<{ rows: MetricRow[]; valAcc
   const { policy, config: c } = run;
   const train = await cacheReferenceLogProbs(run.ref, run.train);
   const val = run.val?.length ? await cacheReferenceLogProbs(run.ref, run.val) : undefined;
-  const rng = new Rng(c.seed);
-  const order = train.pairs.map((_, i) => i);
-  let cursor = order.length;
+  const batches = shuffledIndexBatches(train.pairs.length, c.batchSize, new Rng(c.seed));
   const opt = new AdamW(policy.params, { weightDecay: c.weightDecay, gradClip: c.gradClip });
   let valAccuracy: number | undefined;
   try {
@@ -178,14 +179,10 @@ export async function trainDpo(run: DpoRun): Promise<{ rows: MetricRow[]; valAcc
       config: c,
       label: run.progress ?? `${c.lossType} β=${c.beta}`,
       onRow: run.onRow,
+      afterStep: run.afterStep,
       show: "loss/dpo",
       step: async (step, lr) => {
-        if (cursor + c.batchSize > order.length) {
-          rng.shuffle(order);
-          cursor = 0;
-        }
-        const idx = order.slice(cursor, cursor + c.batchSize);
-        cursor += c.batchSize;
+        const idx = batches.next().value as number[];
         let kept: tf.Tensor[] = [];
         let tokens = 0;
         const { loss, gradNorm } = optimiserStep(opt, () => {

@@ -30,6 +30,11 @@ export interface LoopSpec {
   evaluate?: (step: number) => Promise<Record<string, number> | undefined>;
   /** Metric shown on the progress bar. */
   show?: string;
+  /**
+   * Called after every step whose metrics were all finite, with the number of steps done
+   * (1-based), e.g. to save a checkpoint that is known to be good.
+   */
+  afterStep?: (stepsDone: number) => Promise<void> | void;
 }
 
 /** Run the loop; returns every row it logged. */
@@ -68,6 +73,7 @@ export async function runLoop(spec: LoopSpec): Promise<MetricRow[]> {
     }
     count++;
     tokens += report.tokens ?? 0;
+    await spec.afterStep?.(step + 1);
     if ((step + 1) % c.logEvery === 0 || step === c.steps - 1) {
       const secs = (performance.now() - windowStart) / 1000;
       const row: MetricRow = { step: step + 1 };

@@ -169,6 +169,11 @@ export interface PpoRun {
   onRow?: RowSink;
   onSamples?: (samples: PpoSample[]) => void;
   progress?: string | false;
+  /**
+   * Called after every iteration whose losses, rewards and KL were all finite, with the
+   * number of iterations done (1-based), e.g. to save a checkpoint known to be good.
+   */
+  afterStep?: (iterationsDone: number) => Promise<void> | void;
 }
 
 /** Train `policy` and `value` in place; returns one row per iteration. */
@@ -260,6 +265,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         );
       }
       bar.update(it + 1, `score ${row["reward/score"]!.toFixed(3)} kl ${kl.toFixed(2)}`);
+      await run.afterStep?.(it + 1);
     }
     bar.finish();
     return rows;

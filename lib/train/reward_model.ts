@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { pairBatch, type TokenPair } from "../data/response_batch.ts";
+import { shuffledIndexBatches } from "../data/lm_batches.ts";
 import { bradleyTerryLoss } from "../losses/reward.ts";
 import { AdamW, optimiserStep } from "./adamw.ts";
 import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "./loop_config.ts";
@@ -111,18 +112,8 @@ export async function pairAccuracy(
 /** Train `model` in place on labelled pairs. */
 export async function trainRewardModel(run: RewardModelRun): Promise<RewardModelResult> {
   const { model, config: c } = run;
-  const rng = new Rng(c.seed);
-  const order = run.train.map((_, i) => i);
-  let cursor = order.length;
-  const nextBatch = (): TokenPair[] => {
-    if (cursor + c.batchSize > order.length) {
-      rng.shuffle(order);
-      cursor = 0;
-    }
-    const idx = order.slice(cursor, cursor + c.batchSize);
-    cursor += c.batchSize;
-    return idx.map((i) => run.train[i]!);
-  };
+  const batches = shuffledIndexBatches(run.train.length, c.batchSize, new Rng(c.seed));
+  const nextBatch = (): TokenPair[] => (batches.next().value as number[]).map((i) => run.train[i]!);
   const opt = new AdamW(model.params, { weightDecay: c.weightDecay, gradClip: c.gradClip });
   let valAccuracy: number | undefined;
   try {

@@ -54,6 +54,8 @@ export interface SftRun {
   onRow?: RowSink;
   /** Label of the progress bar; `false` silences it. */
   progress?: string | false;
+  /** Called after every step whose metrics were finite (see `LoopSpec.afterStep`). */
+  afterStep?: (stepsDone: number) => Promise<void> | void;
 }
 
 /** Every logged row and the final validation perplexity. */
@@ -73,6 +75,7 @@ export async function trainSft(run: SftRun): Promise<SftResult> {
       config: c,
       label: run.progress ?? "sft",
       onRow: run.onRow,
+      afterStep: run.afterStep,
       show: "loss/sft",
       step: async (step, lr) => {
         const batch = batches.next().value!;

@@ -317,9 +317,10 @@ const DEFAULT: CanonicalConfig = {
   base: { ...QUICK.base, steps: 1500, warmupSteps: 50, evalEvery: 500 },
   // About two epochs of the reviews training split: more overfits its 13 documents.
   sft: { ...QUICK.sft, steps: 80, lr: 1e-3, warmupSteps: 5, evalEvery: 20 },
-  prefs: { ...QUICK.prefs, prompts: 1000, spearmanSamples: 256 },
-  // About one epoch over the pairs: more overfits them (as InstructGPT found).
-  rm: { ...QUICK.rm, steps: 100, lr: 5e-4, minLr: 5e-5, evalEvery: 25 },
+  prefs: { ...QUICK.prefs, prompts: 1500, spearmanSamples: 256 },
+  // About four epochs over the ~3000 untied training pairs: one epoch underfits (held-out
+  // accuracy 0.74 vs 0.84 measured), and the held-out accuracy is what stops improving.
+  rm: { ...QUICK.rm, steps: 400, lr: 1e-3, minLr: 1e-4, evalEvery: 100 },
   ppo: {
     ...QUICK.ppo,
     iterations: 24,

@@ -1,0 +1,38 @@
+import { join } from "node:path";
+import { runDeno, sweepArgs, TASK_FLAGS } from "./_sweep_process.ts";
+import { readCsvTable } from "../lib/sweep/results_table.ts";
+import { assertEquals } from "./assert.ts";
+
+Deno.test("--shard 0/2 and 1/2 run disjoint halves of the grid and merge to the full sweep's summary", async () => {
+  const tmp = await Deno.makeTempDir({ dir: "/tmp" });
+  const full = join(tmp, "full"), sharded = join(tmp, "sharded");
+  const a = await runDeno(sweepArgs(full, ["--jobs", "2"]));
+  assertEquals(a.code, 0, a.stderr);
+  for (const shard of ["0/2", "1/2"]) {
+    const s = await runDeno(sweepArgs(sharded, ["--jobs", "2", "--shard", shard]));
+    assertEquals(s.code, 0, s.stderr);
+  }
+  const root = join(sharded, "canonical");
+  const s0 = (await readCsvTable(join(root, "summary.shard-0-of-2.csv"))).array(
+    "run_id",
+  ) as string[];
+  const s1 = (await readCsvTable(join(root, "summary.shard-1-of-2.csv"))).array(
+    "run_id",
+  ) as string[];
+  assertEquals(s0.filter((id) => s1.includes(id)), [], "a run in both shards");
+  const merged = await runDeno([
+    "run",
+    ...TASK_FLAGS,
+    "experiments/results_tools.ts",
+    "merge",
+    root,
+  ]);
+  assertEquals(merged.code, 0, merged.stderr);
+  const want = await Deno.readTextFile(join(full, "canonical", "summary.csv"));
+  const got = await Deno.readTextFile(join(root, "summary.csv"));
+  const rows = (t: string) => t.trim().split("\n").slice(1).sort();
+  assertEquals(got.split("\n")[0], want.split("\n")[0], "same columns");
+  assertEquals(rows(got), rows(want));
+  assertEquals(rows(got).length, s0.length + s1.length);
+  await Deno.remove(tmp, { recursive: true });
+});

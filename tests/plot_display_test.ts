@@ -35,7 +35,7 @@ Deno.test("liveFigure() displays under a display id and updates that output in p
   assertStringIncludes(sent[2]!.obj["text/plain"] as string, "step 2");
 });
 
-Deno.test("liveFigure() updates inline plotly.js exactly when its first display did", async () => {
+Deno.test("only a session's first figure inlines plotly.js; live updates never do", async () => {
   // a fresh copy of the module: a kernel session in which no figure has been shown yet
   const fresh: typeof import("../lib/plot/display.ts") = await import(
     `../lib/plot/display.ts?session=${crypto.randomUUID()}`
@@ -45,14 +45,31 @@ Deno.test("liveFigure() updates inline plotly.js exactly when its first display 
     (sent[i]!.obj["text/html"] as string).includes("window.Plotly = Plotly");
   const first = await fresh.liveFigure(figAt(0), { api });
   await first.update(figAt(1));
-  await first.update(figAt(2));
-  // later figures of the session never inline it again, live or not
   const second = await fresh.liveFigure(figAt(0), { api });
   await second.update(figAt(1));
   await fresh.displayFigure(figAt(3), { api });
-  assertEquals(sent.map((_, i) => inlined(i)), [true, true, true, false, false, false]);
+  assertEquals(sent.map((_, i) => inlined(i)), [true, false, false, false, false]);
   assert(first.displayId !== second.displayId, "fresh display ids");
   assert(first.displayId.startsWith("kit-live-"), first.displayId);
+});
+
+Deno.test("the display that inlines plotly.js waits settleMs before returning", async () => {
+  const fresh: typeof import("../lib/plot/display.ts") = await import(
+    `../lib/plot/display.ts?session=${crypto.randomUUID()}`
+  );
+  const { api, sent } = fakeApi();
+  const tick = (ms: number) => new Promise<string>((r) => setTimeout(() => r("timer"), ms));
+  const shown = (p: Promise<boolean>) => p.then(() => "shown");
+  // the bundle is sent at once, but the call returns only after the settle time
+  const first = shown(fresh.displayFigure(figAt(0), { api, settleMs: 300 }));
+  assertEquals(await Promise.race([first, tick(100)]), "timer");
+  assertEquals(sent.length, 1);
+  assertEquals(await first, "shown");
+  // later figures are small and return at once
+  const second = shown(fresh.displayFigure(figAt(1), { api, settleMs: 300 }));
+  assertEquals(await Promise.race([second, tick(200)]), "shown");
+  await tick(200); // let the losing timer fire (no leaked timers)
+  assertEquals(fresh.BUNDLE_SETTLE_MS > 0, true);
 });
 
 Deno.test("liveFigure() does nothing outside the Jupyter kernel", async () => {

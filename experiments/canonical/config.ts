@@ -241,7 +241,7 @@ const QUICK: CanonicalConfig = {
     seed: 0,
   },
   prefs: {
-    prompts: 96,
+    prompts: 384,
     k: 4,
     annotator: "bradley_terry",
     tau: 0.1,

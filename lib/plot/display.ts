@@ -11,6 +11,13 @@
  * fallback carries the plotly.js bundle inline in the first figure of a kernel session
  * only (4.6 MB once, not per figure); later fallbacks wait for `window.Plotly`.
  *
+ * The Deno 2.9 kernel can publish a cell's `status: idle` before it has finished sending a
+ * message that large (measured: the 4.7 MB display arrived up to 1 s after it was sent, and
+ * after idle in about 1 cell of 4 on a busy 2-core machine), and nbconvert and Jupyter
+ * frontends drop outputs that arrive after idle. So the display that carries the bundle
+ * waits {@link BUNDLE_SETTLE_MS} before returning (once per session); small messages were
+ * never seen out of order.
+ *
  * {@link liveFigure} shows a figure that is redrawn in place (training curves that grow
  * every iteration). The Deno 2.9 kernel sends `display(bundle, {raw: true, display_id,
  * update: true})` as an `update_display_data` message; Jupyter frontends replace the output
@@ -56,6 +63,12 @@ let figureCount = 0;
 let bundleSent = false;
 
 /**
+ * Milliseconds a display through `Deno.jupyter` waits after sending the figure that carries
+ * the plotly.js bundle, so the kernel has sent it before the cell ends (see the module doc).
+ */
+export const BUNDLE_SETTLE_MS = 2000;
+
+/**
  * The media bundle for a figure: plotly JSON, an HTML fallback and a text summary.
  * @param inlinePlotly embed the plotly.js bundle in the HTML fallback.
  */
@@ -88,6 +101,11 @@ export interface DisplayOptions {
   api?: JupyterApi;
   /** Jupyter display id, to update the output in place later. */
   displayId?: string;
+  /**
+   * Wait this long after sending the figure that inlines plotly.js (default
+   * {@link BUNDLE_SETTLE_MS} through `Deno.jupyter`, 0 with a given `api`).
+   */
+  settleMs?: number;
 }
 
 /**
@@ -97,10 +115,22 @@ export interface DisplayOptions {
 export async function displayFigure(fig: Figure, opts: DisplayOptions = {}): Promise<boolean> {
   const api = opts.api ?? jupyter();
   if (!api) return false;
-  const bundle = figureBundle(fig, !bundleSent);
-  bundleSent = true;
-  await api.display(bundle, displayOptions(opts));
+  await sendFigure(api, fig, displayOptions(opts), opts);
   return true;
+}
+
+/** Send a figure; the first of the session inlines plotly.js and then waits to settle. */
+async function sendFigure(
+  api: JupyterApi,
+  fig: Figure,
+  options: { raw: true; display_id?: string },
+  opts: DisplayOptions,
+): Promise<void> {
+  const inline = !bundleSent;
+  bundleSent = true;
+  await api.display(figureBundle(fig, inline), options);
+  const settleMs = opts.settleMs ?? (opts.api ? 0 : BUNDLE_SETTLE_MS);
+  if (inline && settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
 }
 
 /**
@@ -143,10 +173,11 @@ let liveCount = 0;
  * Show a figure under a display id and return a handle that redraws it in place, e.g. a
  * training curve updated from a trainer's `onRow` callback every iteration.
  *
- * Updates carry the plotly.js bundle in their HTML fallback exactly when the first display
- * did (it was the session's first figure), so the last state, which is all a saved
- * notebook keeps, still draws in frontends without the plotly renderer. Frontends with it
- * ignore the HTML.
+ * Updates never inline plotly.js (4.6 MB per update would flood the kernel's channel, see
+ * the module doc); their HTML fallback draws with the `window.Plotly` that the session's
+ * first figure loaded. A saved notebook keeps only the last state, so in frontends without
+ * the plotly renderer a live figure draws there only after some earlier figure of the
+ * notebook (which carries the bundle): show a static figure first where that matters.
  * @param opts.displayId the display id (default: a fresh `kit-live-…` id).
  * @example
  * ```ts
@@ -160,16 +191,12 @@ let liveCount = 0;
 export async function liveFigure(fig: Figure, opts: DisplayOptions = {}): Promise<LiveFigure> {
   const api = opts.api ?? jupyter();
   const displayId = opts.displayId ?? `kit-live-${Date.now().toString(36)}-${liveCount++}`;
-  const inline = api !== undefined && !bundleSent;
-  if (api) {
-    bundleSent = true;
-    await api.display(figureBundle(fig, inline), { raw: true, display_id: displayId });
-  }
+  if (api) await sendFigure(api, fig, { raw: true, display_id: displayId }, opts);
   return {
     displayId,
     async update(next: Figure): Promise<boolean> {
       if (!api) return false;
-      await api.display(figureBundle(next, inline), {
+      await api.display(figureBundle(next, false), {
         raw: true,
         display_id: displayId,
         update: true,

@@ -11,3 +11,4 @@ export * from "./scatter.ts";
 export * from "./html.ts";
 export * from "./png.ts";
 export * from "./display.ts";
+export * from "./report.ts";

@@ -58,10 +58,15 @@ export class Progress {
       ` ${formatSeconds(secs)} elapsed, ETA ${formatSeconds(eta)}${extra ? ` | ${extra}` : ""}`;
   }
 
-  /** End the bar (newline on a terminal). */
+  /** End the bar: redraw it with `extra` and a newline on a terminal; elsewhere print the
+   * final line only if the last update did not already print it. */
   finish(extra = ""): void {
-    this.update(this.#o.total === this.#done ? this.#done : this.#done, extra);
-    if (this.#tty && !this.#o.quiet) this.#write("\n");
+    if (this.#o.quiet) return;
+    if (this.#tty) {
+      this.#write(`\r${this.line(extra)}\x1b[K\n`);
+    } else if (extra || this.#done !== this.#o.total) {
+      console.log(this.line(extra));
+    }
   }
 
   #write(s: string): void {

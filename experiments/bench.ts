@@ -10,9 +10,13 @@
  *   gets a one-line reason instead of figures);
  * - `--sections a,b`: sections of `lib/bench/sections.ts` (default all);
  * - `--quick`: two repetitions each — a smoke run, not a measurement;
- * - `--profile`: add per-kernel time totals of one training step (wasm, cpu);
+ * - `--profile`: add per-kernel time totals of one training step;
  * - `--model reference|tiny`: the model (tiny is for tests);
- * - `--out path`: where the JSON goes (default results/bench/bench.json).
+ * - `--out path`: where the JSON goes (default results/bench/bench.json);
+ * - `--help`: this list and the sections.
+ *
+ * Environment: `RLHF_WASM_THREADS=n` runs wasm on its threaded SIMD build (off by
+ * default; see lib/models/wasm_threads.ts); XDG_RUNTIME_DIR defaults to /tmp for webgpu.
  *
  * @module
  */
@@ -32,7 +36,7 @@ import { type ModelConfig, modelConfig, REFERENCE_MODEL } from "../lib/models/co
 import {
   BASELINES,
   BENCH_SECTIONS,
-  type Figure,
+  type BenchFigure,
   REFERENCE_WORKLOAD,
   runSections,
   sectionNames,
@@ -66,6 +70,20 @@ export interface BenchArgs {
   out: string;
   /** Internal: run one backend in this process and write its report here. */
   child?: { backend: Exclude<BackendName, "auto">; result: string };
+  /** Print the usage and exit. */
+  help: boolean;
+}
+
+/** The `--help` text. */
+export function benchUsage(): string {
+  const sections = BENCH_SECTIONS.map((s) => `  ${s.name.padEnd(12)} ${s.describe}`);
+  return [
+    "deno task bench [--backend tensorflow,webgpu,wasm,cpu] [--sections a,b] [--quick]",
+    "                [--profile] [--model reference|tiny] [--out results/bench/bench.json]",
+    "sections:",
+    ...sections,
+    "RLHF_WASM_THREADS=n runs wasm on its threaded SIMD build (default: one thread).",
+  ].join("\n");
 }
 
 /**
@@ -86,6 +104,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
         out: { type: "string", default: "results/bench/bench.json" },
         child: { type: "string" },
         result: { type: "string" },
+        help: { type: "boolean", default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -129,6 +148,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     model: v.model!,
     out: v.out!,
     child,
+    help: v.help!,
   };
 }
 
@@ -141,7 +161,7 @@ export interface BackendReport {
   device?: string;
   /** Why it did not run. */
   message?: string;
-  figures: Figure[];
+  figures: BenchFigure[];
 }
 
 /** The whole benchmark, as written to bench.json. */
@@ -317,6 +337,10 @@ export async function bench(
 if (import.meta.main) {
   await runCli(async () => {
     const a = parseBenchArgs(Deno.args);
+    if (a.help) {
+      console.log(benchUsage());
+      return;
+    }
     if (a.child) {
       await runChild(a, a.child);
       return;

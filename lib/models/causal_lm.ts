@@ -109,28 +109,26 @@ export function gatherLogProbs(logits: tf.Tensor3D, targets: tf.Tensor): tf.Tens
   return tf.tidy(() => logProbOp(logits, targets.toInt()) as tf.Tensor2D);
 }
 
-// deno-lint-ignore no-explicit-any
-const logProbOp = tf.customGrad(
-  ((logits: tf.Tensor3D, targets: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [b, t, v] = logits.shape;
-    const n = b * t;
-    const flat = logits.reshape([n, v]); // [N, V]
-    const lse = tf.logSumExp(flat, -1); // [N]
-    const index = tf.range(0, n * v, v, "int32").add(targets.reshape([n])); // [N] into [N*V]
-    const picked = tf.gather(flat.reshape([n * v]), index); // [N]
-    save([logits, targets, lse]);
-    return {
-      value: picked.sub(lse).reshape([b, t]),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [x, tg, z] = saved as [tf.Tensor3D, tf.Tensor, tf.Tensor1D];
-        const probs = tf.exp(x.reshape([n, v]).sub(z.reshape([n, 1]))); // softmax [N, V]
-        const hot = tf.oneHot(tg.reshape([n]), v).toFloat(); // [N, V]
-        const dLogits = hot.sub(probs).mul((dy as tf.Tensor).reshape([n, 1])); // [N, V]
-        return [dLogits.reshape([b, t, v]), tf.zerosLike(tg)];
-      },
-    };
-  }) as any,
-);
+const logProbOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [logits, targets, save] = args as [tf.Tensor3D, tf.Tensor, tf.GradSaveFunc];
+  const [b, t, v] = logits.shape;
+  const n = b * t;
+  const flat = logits.reshape([n, v]); // [N, V]
+  const lse = tf.logSumExp(flat, -1); // [N]
+  const index = tf.range(0, n * v, v, "int32").add(targets.reshape([n])); // [N], into [N*V]
+  const picked = tf.gather(flat.reshape([n * v]), index); // [N]
+  save([logits, targets]);
+  return {
+    value: picked.sub(lse).reshape([b, t]), // [B, T]
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [x, tg] = saved as [tf.Tensor3D, tf.Tensor];
+      const probs = tf.softmax(x.reshape([n, v])); // [N, V] (one XNNPACK kernel on wasm)
+      const hot = tf.oneHot(tg.reshape([n]), v).toFloat(); // [N, V]
+      const dLogits = hot.sub(probs).mul(dy.reshape([n, 1])); // [N, V]
+      return [dLogits.reshape([b, t, v]), tf.zerosLike(tg)];
+    },
+  };
+});
 
 /**
  * The plain formulation of {@link gatherLogProbs}: logsumexp and a one-hot product, left

@@ -63,25 +63,19 @@ export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
   return embedOp(table, ids) as tf.Tensor2D;
 }
 
-// deno-lint-ignore no-explicit-any
-const embedOp = tf.customGrad(
-  ((table: tf.Tensor, ids: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([ids]);
-    const [v, d] = table.shape as [number, number];
-    return {
-      value: tf.gather(table, ids),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const savedIds = saved[0]!;
-        const dTable = tf.scatterND(
-          savedIds.reshape([-1, 1]),
-          (dy as tf.Tensor).reshape([-1, d]),
-          [v, d],
-        );
-        return [dTable, tf.zerosLike(savedIds)];
-      },
-    };
-  }) as any,
-);
+const embedOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [table, ids, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([ids]);
+  const [v, d] = table.shape;
+  return {
+    value: tf.gather(table, ids), // [N, D]
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const savedIds = saved[0]!;
+      const dTable = tf.scatterND(savedIds.reshape([-1, 1]), dy.reshape([-1, d]), [v, d]);
+      return [dTable, tf.zerosLike(savedIds)];
+    },
+  };
+});
 
 /**
  * The plain embedding formulation: one-hot(ids) · table. Costs N·V·D multiply-adds;

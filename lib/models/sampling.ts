@@ -46,6 +46,150 @@ export interface SamplingModel {
   readonly trunk: Trunk;
 }
 
+/** {@link SampleOptions} checked against a model and a batch, defaults filled in. */
+export interface SampleSettings {
+  temperature: number;
+  topK: number;
+  eosId: number;
+  maxNewTokens: number;
+  /** The longest prompt. */
+  promptLength: number;
+}
+
+/**
+ * Check sampling options and prompts against a model's context.
+ * @throws ConfigError naming the bad option or prompt.
+ */
+export function sampleSettings(
+  opts: SampleOptions,
+  prompts: readonly (readonly number[])[],
+  context: number,
+): SampleSettings {
+  const temperature = opts.temperature ?? 1;
+  const topK = opts.topK ?? 0;
+  const maxNew = opts.maxNewTokens;
+  if (!(temperature > 0)) {
+    throw new ConfigError(`temperature must be > 0, got ${temperature}`);
+  }
+  if (!Number.isInteger(topK) || topK < 0) {
+    throw new ConfigError(`topK must be an integer >= 0, got ${topK}`);
+  }
+  if (!Number.isInteger(maxNew) || maxNew < 1) {
+    throw new ConfigError(`maxNewTokens must be an integer >= 1, got ${maxNew}`);
+  }
+  const lens = prompts.map((p) => p.length);
+  if (lens.some((n) => n === 0)) throw new ConfigError("every prompt needs at least BOS");
+  const p = Math.max(0, ...lens);
+  if (p + maxNew - 1 > context) {
+    throw new ConfigError(
+      `prompt of ${p} tokens + maxNewTokens ${maxNew} exceeds the model's context of ${context}`,
+    );
+  }
+  return { temperature, topK, eosId: opts.eosId ?? EOS_ID, maxNewTokens: maxNew, promptLength: p };
+}
+
+/** A left-padded batch as the trunk takes it: ids, own positions, attention bias. */
+export interface LeftPadded {
+  /** Width S (the longest row). */
+  length: number;
+  /** Padding before each row. */
+  pads: number[];
+  /** [B, S] token ids, {@link PAD_ID} in the padding. */
+  ids: Int32Array;
+  /** [B, S] position ids, counting from each row's first real token. */
+  positions: Int32Array;
+  /** [B, 1, S, S] additive bias: causal over real tokens; padding hidden from every query. */
+  bias: Float32Array;
+}
+
+/** Lay out `rows` left-padded to a common width (see {@link LeftPadded}). */
+export function leftPad(rows: readonly (readonly number[])[]): LeftPadded {
+  const b = rows.length;
+  const p = Math.max(0, ...rows.map((r) => r.length));
+  const pads = rows.map((r) => p - r.length);
+  const ids = new Int32Array(b * p).fill(PAD_ID);
+  const positions = new Int32Array(b * p);
+  const bias = new Float32Array(b * p * p);
+  for (let r = 0; r < b; r++) {
+    const pad = pads[r]!;
+    rows[r]!.forEach((tok, i) => (ids[r * p + pad + i] = tok));
+    for (let i = 0; i < p; i++) {
+      positions[r * p + i] = Math.max(0, i - pad);
+      for (let j = 0; j < p; j++) {
+        const allowed = (j >= pad && j <= i) || (i < pad && j === i);
+        if (!allowed) bias[r * p * p + i * p + j] = -1e9;
+      }
+    }
+  }
+  return { length: p, pads, ids, positions, bias };
+}
+
+/** One drawn token and its log-probability under the unmodified model (temperature 1). */
+export interface Draw {
+  token: number;
+  logProb: number;
+}
+
+/**
+ * Draws a token from one row of logits: temperature, optional top-k, then a categorical
+ * draw from {@link Rng}. Holds its scratch buffers, so reuse one per sampling call.
+ */
+export class TokenDrawer {
+  readonly #weights: Float64Array;
+  readonly #sorted: Float32Array;
+
+  constructor(readonly vocabSize: number, readonly temperature: number, readonly topK: number) {
+    this.#weights = new Float64Array(vocabSize);
+    this.#sorted = new Float32Array(vocabSize);
+  }
+
+  /** Draw from logits `row[off .. off+V)`. */
+  draw(row: Float32Array, off: number, rng: Rng): Draw {
+    const v = this.vocabSize, weights = this.#weights;
+    let max = -Infinity;
+    for (let i = 0; i < v; i++) {
+      const l = row[off + i]!;
+      if (l > max) max = l;
+    }
+    const topK = this.topK > 0 && this.topK < v;
+    const plain = this.temperature === 1 && !topK;
+    let z1 = 0; // Σ exp(l − max), for log π at temperature 1
+    for (let i = 0; i < v; i++) {
+      const e = Math.exp(row[off + i]! - max);
+      if (plain) weights[i] = e; // at temperature 1 the sampling weights are these terms
+      z1 += e;
+    }
+    if (!plain) {
+      let threshold = -Infinity;
+      if (topK) {
+        this.#sorted.set(row.subarray(off, off + v));
+        this.#sorted.sort();
+        threshold = this.#sorted[v - this.topK]!;
+      }
+      for (let i = 0; i < v; i++) {
+        const l = row[off + i]!;
+        weights[i] = l >= threshold ? Math.exp((l - max) / this.temperature) : 0;
+      }
+    }
+    const token = rng.categorical(weights, 0, v);
+    return { token, logProb: row[off + token]! - max - Math.log(z1) };
+  }
+}
+
+/**
+ * Logits of the last position through the tied output embedding.
+ * @param hidden [B, T, D].
+ * @param wteT [D, V], the transposed token embedding.
+ * @returns [B, V]; the caller disposes it.
+ */
+export function lastPositionLogits(hidden: tf.Tensor3D, wteT: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [b, t, d] = hidden.shape;
+    const last = hidden.slice([0, t - 1, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D; // [B, D]
+    return tf.matMul(last, wteT); // [B, V]
+  });
+}
+
 /**
  * Sample continuations of `prompts` (token ids, each starting with BOS).
  * Randomness comes from `rng` only, so a seed fixes the samples on a given backend.
@@ -58,103 +202,47 @@ export async function sampleWithCache(
 ): Promise<SampleResult> {
   const trunk = model.trunk;
   const cfg = trunk.config;
-  const temperature = opts.temperature ?? 1;
-  const topK = opts.topK ?? 0;
-  const eos = opts.eosId ?? EOS_ID;
-  const maxNew = opts.maxNewTokens;
-  if (!(temperature > 0)) {
-    throw new ConfigError(`temperature must be > 0, got ${temperature}`);
-  }
-  if (!Number.isInteger(topK) || topK < 0) {
-    throw new ConfigError(`topK must be an integer >= 0, got ${topK}`);
-  }
-  if (!Number.isInteger(maxNew) || maxNew < 1) {
-    throw new ConfigError(`maxNewTokens must be an integer >= 1, got ${maxNew}`);
-  }
+  const set = sampleSettings(opts, prompts, cfg.context);
   const b = prompts.length;
   if (b === 0) return { tokens: [], logProbs: [], finished: [] };
-  const lens = prompts.map((p) => p.length);
-  if (lens.some((n) => n === 0)) throw new ConfigError("every prompt needs at least BOS");
-  const p = Math.max(...lens);
-  if (p + maxNew - 1 > cfg.context) {
-    throw new ConfigError(
-      `prompt of ${p} tokens + maxNewTokens ${maxNew} exceeds the model's context of ${cfg.context}`,
-    );
-  }
   const v = cfg.vocabSize;
-  const pads = lens.map((n) => p - n);
-
   // Prefill: the left-padded prompts, own positions, padding hidden from every query.
-  const ids = new Int32Array(b * p).fill(PAD_ID);
-  const pos = new Int32Array(b * p);
-  const bias = new Float32Array(b * p * p);
-  for (let r = 0; r < b; r++) {
-    const pad = pads[r]!;
-    prompts[r]!.forEach((tok, i) => (ids[r * p + pad + i] = tok));
-    for (let i = 0; i < p; i++) {
-      pos[r * p + i] = Math.max(0, i - pad);
-      for (let j = 0; j < p; j++) {
-        const allowed = (j >= pad && j <= i) || (i < pad && j === i);
-        if (!allowed) bias[r * p * p + i * p + j] = -1e9;
-      }
-    }
-  }
-  const wte = trunk.p<tf.Rank.R2>("wte");
-  const lastLogits = (hidden: tf.Tensor3D): tf.Tensor2D =>
-    tf.tidy(() => {
-      const t = hidden.shape[1];
-      const last = hidden.slice([0, t - 1, 0], [b, 1, cfg.dModel]).reshape([b, cfg.dModel]);
-      return tf.matMul(last as tf.Tensor2D, wte, false, true); // [B, V]
-    });
-
-  let cache: KvCache | undefined;
-  let logits: tf.Tensor2D;
-  {
-    const idsT = tf.tensor2d(ids, [b, p], "int32");
-    const posT = tf.tensor2d(pos, [b, p], "int32");
-    const biasT = tf.tensor4d(bias, [b, 1, p, p]);
-    const out = trunk.forward(idsT, { positions: posT, attnBias: biasT, returnCache: true });
-    cache = out.cache;
-    logits = lastLogits(out.hidden);
-    tf.dispose([idsT, posT, biasT, out.hidden]);
-  }
+  const { length: p, pads, ids, positions: pos, bias } = leftPad(prompts);
+  const drawer = new TokenDrawer(v, set.temperature, set.topK);
 
   const tokens: number[][] = prompts.map(() => []);
   const logProbs: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(b).fill(false);
   const stepLogits: Float32Array[] = [];
-  const weights = new Float64Array(v);
-  const sorted = new Float32Array(v);
+  // The tied output matrix, transposed once per call rather than inside every step's product.
+  const wteT = tf.transpose(trunk.p<tf.Rank.R2>("wte")) as tf.Tensor2D; // [D, V]
+  let cache: KvCache | undefined;
   try {
-    for (let step = 0; step < maxNew; step++) {
+    let logits: tf.Tensor2D;
+    {
+      const idsT = tf.tensor2d(ids, [b, p], "int32");
+      const posT = tf.tensor2d(pos, [b, p], "int32");
+      const biasT = tf.tensor4d(bias, [b, 1, p, p]);
+      const out = trunk.forward(idsT, { positions: posT, attnBias: biasT, returnCache: true });
+      cache = out.cache;
+      logits = lastPositionLogits(out.hidden, wteT);
+      tf.dispose([idsT, posT, biasT, out.hidden]);
+    }
+
+    for (let step = 0; step < set.maxNewTokens; step++) {
       const row = (await logits.data()) as Float32Array; // [B*V]
       logits.dispose();
       if (opts.returnLogits) stepLogits.push(row.slice());
       const next = new Int32Array(b).fill(PAD_ID);
       for (let r = 0; r < b; r++) {
         if (finished[r]) continue;
-        const off = r * v;
-        let max = -Infinity;
-        for (let i = 0; i < v; i++) max = Math.max(max, row[off + i]!);
-        let z1 = 0; // Σ exp(l − max), for log π at temperature 1
-        for (let i = 0; i < v; i++) z1 += Math.exp(row[off + i]! - max);
-        let threshold = -Infinity;
-        if (topK > 0 && topK < v) {
-          sorted.set(row.subarray(off, off + v));
-          sorted.sort();
-          threshold = sorted[v - topK]!;
-        }
-        for (let i = 0; i < v; i++) {
-          const l = row[off + i]!;
-          weights[i] = l >= threshold ? Math.exp((l - max) / temperature) : 0;
-        }
-        const tok = rng.categorical(weights, 0, v);
-        next[r] = tok;
-        tokens[r]!.push(tok);
-        logProbs[r]!.push(row[off + tok]! - max - Math.log(z1));
-        if (tok === eos) finished[r] = true;
+        const { token, logProb } = drawer.draw(row, r * v, rng);
+        next[r] = token;
+        tokens[r]!.push(token);
+        logProbs[r]!.push(logProb);
+        if (token === set.eosId) finished[r] = true;
       }
-      if (step === maxNew - 1 || finished.every((f) => f)) break;
+      if (step === set.maxNewTokens - 1 || finished.every((f) => f)) break;
 
       // One new position per row, attending to every non-padding key so far.
       const s = p + step + 1;
@@ -175,11 +263,12 @@ export async function sampleWithCache(
       });
       disposeCache(cache);
       cache = out.cache;
-      logits = lastLogits(out.hidden);
+      logits = lastPositionLogits(out.hidden, wteT);
       tf.dispose([idsT, posT, biasT, out.hidden]);
     }
   } finally {
     disposeCache(cache);
+    wteT.dispose();
   }
   return { tokens, logProbs, finished, stepLogits: opts.returnLogits ? stepLogits : undefined };
 }

@@ -204,11 +204,11 @@ export class Trunk {
     const hd = d / nh;
     const h = `h.${layer}`;
     const qkv = linear(x, this.p(`${h}.attn.wqkv`), this.p(`${h}.attn.bqkv`)); // [B*T, 3D]
-    // One transpose brings q, k and v heads forward together; the split is then along
-    // contiguous blocks of [T, hd] (cheaper than splitting columns and transposing thrice).
-    const heads = qkv.reshape([b, t, 3 * nh, hd]).transpose([0, 2, 1, 3]); // [B, 3H, T, hd]
-    const [q, k0, v0] = tf.split(heads, 3, 1) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-    let k = k0, v = v0; // [B, H, T, hd]
+    const [q2, k2, v2] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const heads = (z: tf.Tensor2D) => z.reshape([b, t, nh, hd]).transpose([0, 2, 1, 3]);
+    const q = heads(q2) as tf.Tensor4D; // [B, H, T, hd]
+    let k = heads(k2) as tf.Tensor4D; // [B, H, T, hd]
+    let v = heads(v2) as tf.Tensor4D;
     const past = opts.past;
     if (past) {
       k = tf.concat([past.k[layer]!, k], 2); // [B, H, S, hd]

@@ -28,6 +28,7 @@ import { Rng } from "../util/rng.ts";
 import { BOS_ID } from "../data/special_tokens.ts";
 import { type KernelRow, measure, profileKernels, summarize, type Summary } from "./timing.ts";
 import { sampleNoCache } from "./nocache_sampling.ts";
+import { dpoSection, ppoSection } from "./rlhf_sections.ts";
 
 /** Sizes of the benchmark workloads. */
 export interface Workload {
@@ -321,11 +322,13 @@ const sampleSection: BenchSection = {
   },
 };
 
-/** Every section, in run order. Append new ones (PPO iteration, DPO step) here. */
+/** Every section, in run order. */
 export const BENCH_SECTIONS: readonly BenchSection[] = [
   trainSection,
   trainStockSection,
   sampleSection,
+  ppoSection,
+  dpoSection,
 ];
 
 /** Section names accepted by `--sections`. */

@@ -211,6 +211,8 @@ Deno.test("every bench section runs on a tiny model and returns well-formed figu
     "train-stock",
     "sample/kv-cache",
     "sample/no-cache",
+    "ppo",
+    "dpo",
   ]);
   for (const f of figures) {
     assert(Number.isFinite(f.tokensPerSecond) && f.tokensPerSecond > 0, f.id);
@@ -262,7 +264,7 @@ Deno.test("parseBenchArgs() defaults and names bad options", () => {
   const b = parseBenchArgs(["--backend", "wasm,webgpu", "--quick", "--sections", "sample"]);
   assertEquals([b.backends, b.sections, b.quick], [["wasm", "webgpu"], ["sample"], true]);
   assertThrows(() => parseBenchArgs(["--backend", "tpu"]), Error, 'unknown backend "tpu"');
-  assertThrows(() => parseBenchArgs(["--sections", "ppo"]), ConfigError, 'unknown section "ppo"');
+  assertThrows(() => parseBenchArgs(["--sections", "rlhf"]), ConfigError, 'unknown section "rlhf"');
   assertThrows(() => parseBenchArgs(["--model", "huge"]), ConfigError, "got huge");
   assertThrows(() => parseBenchArgs(["--fast"]), ConfigError, "--fast");
   assertEquals(parseBenchArgs(["--help"]).help, true);
@@ -302,6 +304,14 @@ Deno.test({
       "train-stock",
       "sample/kv-cache",
       "sample/no-cache",
+      "ppo",
+      "dpo",
+    ]);
+    const ppo = wasm.figures[4]!;
+    assertEquals(Object.keys(ppo.phases!), [
+      "sample",
+      "policy/ref/value/RM passes",
+      "4 epochs of updates",
     ]);
     assertEquals(report.model.vocabSize, BENCH_MODELS.tiny!.model.vocabSize);
     assertEquals(report.baselines.pytorchCpu.train, 1400);

@@ -11,7 +11,8 @@
  * - `--sections a,b`: sections of `lib/bench/sections.ts` (default all);
  * - `--quick`: two repetitions each — a smoke run, not a measurement;
  * - `--profile`: add per-kernel time totals of one training step;
- * - `--model reference|tiny`: the model (tiny is for tests);
+ * - `--model reference|reference-b256|large|tiny`: the model and workload (tiny is for tests;
+ *   reference-b256 and large are the GPU figures of the speed issue);
  * - `--out path`: where the JSON goes (default results/bench/bench.json);
  * - `--help`: this list and the sections.
  *
@@ -54,6 +55,16 @@ export const DEFAULT_BACKENDS = ["tensorflow", "webgpu", "wasm", "cpu"] as const
 /** Models the bench can run: the reference one and a tiny one for smoke tests. */
 export const BENCH_MODELS: Record<string, { model: ModelConfig; workload: Workload }> = {
   reference: { model: REFERENCE_MODEL, workload: REFERENCE_WORKLOAD },
+  /** The reference model at batch 256: the GPU figure of the speed issue. */
+  "reference-b256": {
+    model: REFERENCE_MODEL,
+    workload: { ...REFERENCE_WORKLOAD, trainBatch: 256 },
+  },
+  /** A larger model for GPUs: d_model 512, 6 layers, context 64. */
+  large: {
+    model: modelConfig({ vocabSize: 2000, dModel: 512, nLayers: 6, nHeads: 8, context: 64 }),
+    workload: { ...REFERENCE_WORKLOAD, trainLength: 64 },
+  },
   tiny: {
     model: modelConfig({ vocabSize: 64, dModel: 16, nLayers: 1, nHeads: 2, context: 16 }),
     workload: { trainBatch: 4, trainLength: 8, sampleBatch: 4, promptLength: 3, newTokens: 4 },
@@ -79,7 +90,9 @@ export function benchUsage(): string {
   const sections = BENCH_SECTIONS.map((s) => `  ${s.name.padEnd(12)} ${s.describe}`);
   return [
     "deno task bench [--backend tensorflow,webgpu,wasm,cpu] [--sections a,b] [--quick]",
-    "                [--profile] [--model reference|tiny] [--out results/bench/bench.json]",
+    `                [--profile] [--model ${
+      Object.keys(BENCH_MODELS).join("|")
+    }] [--out results/bench/bench.json]`,
     "sections:",
     ...sections,
     "RLHF_WASM_THREADS=n runs wasm on its threaded SIMD build (default: one thread).",

@@ -398,7 +398,7 @@ async function trainAndEvaluate(
         await savePolicy(pending, policy, tokenizer.toJSON(), r, done);
         pendingStep = done;
       };
-      const onRow = (row: MetricRow) => progress.rows.push(renameRewardColumns(r.method, row));
+      const onRow = (row: MetricRow) => progress.rows.push(row);
       const disarm = opts.faultStep === undefined ? undefined : armNanFault(opts.faultStep);
       try {
         if (r.method === "ppo" || r.method === "ppo_gt") {
@@ -407,12 +407,14 @@ async function trainAndEvaluate(
             : ScalarModel.fromLM(sft, r.seed);
           models.push(value);
           const { beta: _b, valueInit: _v, ...ppoRest } = c.ppo;
-          const ppoRows = await trainPpo({
+          rows = await trainPpo({
             policy,
             ref,
             value,
+            // PPO trains on the reward model and watches gold; PPO-GT the other way round.
             reward: r.method === "ppo" ? proxy : gold,
-            gold: r.method === "ppo" ? gold : proxy,
+            rewardMetric: r.method === "ppo" ? "reward/proxy" : "reward/gold",
+            monitors: r.method === "ppo" ? { "reward/gold": gold } : { "reward/proxy": proxy },
             prompts: trainPrompts,
             config: { ...ppoRest, beta: r.beta!, seed: r.seed },
             onSamples: (ss) =>
@@ -429,7 +431,6 @@ async function trainAndEvaluate(
             onRow,
             afterStep,
           });
-          rows = ppoRows.map((row) => renameRewardColumns(r.method, row));
         } else {
           const table = await loadPreferences(join(up.prefs.dir, "prefs.csv"));
           const { train, val } = splitPreferences(table, c.prefs.valFraction, c.rm.seed);
@@ -476,23 +477,6 @@ async function trainAndEvaluate(
   } finally {
     for (const m of models) m.dispose();
   }
-}
-
-/**
- * PPO rows name the training reward `reward/score` and the other one `reward/gold`; in a
- * run's metrics they are `reward/proxy` and `reward/gold` whatever PPO trained on.
- */
-function renameRewardColumns(method: Method, row: MetricRow): MetricRow {
-  if (method === "ppo_gt") {
-    // Trained on gold: the row's "gold" slot measured the proxy; name it so.
-    const { ["reward/gold"]: p, ["reward/score"]: g, ...rest } = row;
-    return { ...rest, "reward/gold": g!, ...(p !== undefined ? { "reward/proxy": p } : {}) };
-  }
-  if (method === "ppo") {
-    const { ["reward/score"]: s, ...rest } = row;
-    return { ...rest, "reward/proxy": s! };
-  }
-  return row;
 }
 
 /** Save the policy being trained, with the run and the number of steps done. */

@@ -25,7 +25,7 @@ import {
 } from "../losses/ppo.ts";
 import { AdamW, optimiserStep } from "./adamw.ts";
 import { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
-import { checkFinite, type MetricRow, type RowSink } from "./metrics.ts";
+import { checkFinite, type MetricRow, readScalars, type RowSink } from "./metrics.ts";
 import { collectRollout, type RewardSource, type Rollout, sequenceKl } from "./rollout.ts";
 import { Progress } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
@@ -161,8 +161,13 @@ export interface PpoRun {
   value: ScalarModel;
   /** Training reward: a reward model, or the gold reward ("PPO-GT"). */
   reward: RewardSource;
-  /** Extra per-row numbers (e.g. the gold reward of each completion when training on the RM). */
-  gold?: RewardSource;
+  /** Metric name of the training reward's mean (default `reward/score`). */
+  rewardMetric?: string;
+  /**
+   * Rewards measured but not trained on, by metric name: e.g. `{ "reward/gold": gold }`
+   * when training on the reward model, `{ "reward/proxy": rm }` for PPO-GT.
+   */
+  monitors?: Readonly<Record<string, RewardSource>>;
   /** Prompt pool (token ids with BOS). */
   prompts: readonly number[][];
   config: PpoConfig;
@@ -179,6 +184,7 @@ export interface PpoRun {
 /** Train `policy` and `value` in place; returns one row per iteration. */
 export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
   const { policy, value, config: c } = run;
+  const scoreName = run.rewardMetric ?? "reward/score";
   if (run.prompts.length === 0) throw new RangeError("PPO needs at least one prompt");
   const rng = new Rng(c.seed);
   const policyOpt = new AdamW(policy.params, { gradClip: c.gradClip });
@@ -213,7 +219,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
       });
       const beta = controller.value;
       const scores = adjustScores(ro, c);
-      for (let i = 0; i < scores.length; i++) checkFinite("reward/score", scores[i]!, it);
+      for (let i = 0; i < scores.length; i++) checkFinite(scoreName, scores[i]!, it);
       const { batch } = ro;
       const rewards = shapeRewards({
         klPerToken: ro.klPerToken,
@@ -240,7 +246,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
       const tokens = batch.responseLengths.reduce((a, n) => a + n, 0);
       const row: MetricRow = {
         step: it + 1,
-        "reward/score": mean(ro.scores),
+        [scoreName]: mean(ro.scores),
         "kl/ref": checkFinite("kl/ref", kl, it),
         "kl/beta": beta,
         "objective/rlhf": mean(ro.scores) - beta * kl,
@@ -251,7 +257,9 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         "perf/tokens_per_s": tokens / secs,
         "perf/sample_fraction": ro.sampleSeconds / secs,
       };
-      if (run.gold) row["reward/gold"] = mean(await run.gold(ro.prompts, ro.responses, batch));
+      for (const [name, source] of Object.entries(run.monitors ?? {})) {
+        row[name] = mean(await source(ro.prompts, ro.responses, batch));
+      }
       rows.push(row);
       run.onRow?.(row);
       if (c.sampleEvery > 0 && (it % c.sampleEvery === 0 || it === c.iterations - 1)) {
@@ -264,7 +272,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
           })),
         );
       }
-      bar.update(it + 1, `score ${row["reward/score"]!.toFixed(3)} kl ${kl.toFixed(2)}`);
+      bar.update(it + 1, `score ${row[scoreName]!.toFixed(3)} kl ${kl.toFixed(2)}`);
       await run.afterStep?.(it + 1);
     }
     bar.finish();
@@ -326,15 +334,6 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
           vClipFrac = tf.keep(out.vClipFrac);
           return out.vLoss;
         }, c.valueLr);
-        const read = async (x: tf.Tensor) => (await x.data())[0]!;
-        const m: Record<string, number> = {
-          "loss/policy": await read(policyStep.loss),
-          "loss/value": await read(valueStep.loss),
-          "ppo/clipfrac": await read(diag[0]!),
-          "ppo/approx_kl": await read(diag[1]!),
-          "policy/entropy": await read(diag[2]!),
-          "ppo/value_clipfrac": await read(vClipFrac!),
-        };
         tf.dispose([
           tokens,
           mask,
@@ -342,13 +341,17 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
           adv,
           ret,
           oldValues,
-          vClipFrac!,
-          ...diag,
-          policyStep.loss,
           policyStep.gradNorm,
-          valueStep.loss,
           valueStep.gradNorm,
         ]);
+        const m = await readScalars({
+          "loss/policy": policyStep.loss,
+          "loss/value": valueStep.loss,
+          "ppo/clipfrac": diag[0]!,
+          "ppo/approx_kl": diag[1]!,
+          "policy/entropy": diag[2]!,
+          "ppo/value_clipfrac": vClipFrac!,
+        });
         for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + checkFinite(k, v, it);
         count++;
         if (c.targetKl !== null && m["ppo/approx_kl"]! > c.targetKl) {

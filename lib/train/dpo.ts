@@ -14,7 +14,7 @@ import { DPO_LOSS_NAMES, dpoLoss, type DpoLossName } from "../losses/dpo.ts";
 import { AdamW, optimiserStep } from "./adamw.ts";
 import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "./loop_config.ts";
 import { runLoop } from "./loop.ts";
-import type { MetricRow, RowSink } from "./metrics.ts";
+import { type MetricRow, readScalars, type RowSink } from "./metrics.ts";
 import { batchTensors, sequenceLogProbs, sequenceLogProbsOf } from "./response_logprobs.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
@@ -198,18 +198,17 @@ export async function trainDpo(run: DpoRun): Promise<{ rows: MetricRow[]; valAcc
           ].map((t) => tf.keep(t));
           return out.loss;
         }, lr);
-        const v = await Promise.all(kept.map(async (t) => (await t.data())[0]!));
-        const metrics = {
-          "loss/dpo": (await loss.data())[0]!,
-          "rewards/chosen": v[0]!,
-          "rewards/rejected": v[1]!,
-          "rewards/accuracy": v[2]!,
-          "rewards/margin": v[3]!,
-          "logps/chosen": v[4]!,
-          "logps/rejected": v[5]!,
-          "train/grad_norm": (await gradNorm.data())[0]!,
-        };
-        tf.dispose([loss, gradNorm, ...kept]);
+        const [chosen, rejected, accuracy, margin, logpChosen, logpRejected] = kept;
+        const metrics = await readScalars({
+          "loss/dpo": loss,
+          "rewards/chosen": chosen!,
+          "rewards/rejected": rejected!,
+          "rewards/accuracy": accuracy!,
+          "rewards/margin": margin!,
+          "logps/chosen": logpChosen!,
+          "logps/rejected": logpRejected!,
+          "train/grad_norm": gradNorm,
+        });
         return { metrics, tokens };
       },
       evaluate: async (step) => {

@@ -9,7 +9,24 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 import { ConfigError, NumericalError, show } from "../util/errors.ts";
+
+/**
+ * Read named scalar tensors with one device sync (stacked, then one `data()`) instead of
+ * one sync each, and dispose them: the inputs are owned by this call.
+ * @returns the values by name, in the order given.
+ */
+export async function readScalars(
+  named: Record<string, tf.Tensor>,
+): Promise<Record<string, number>> {
+  const names = Object.keys(named);
+  const tensors = Object.values(named);
+  const stacked = tf.tidy(() => tf.stack(tensors.map((t) => t.reshape([]))));
+  const values = await stacked.data();
+  tf.dispose([stacked, ...tensors]);
+  return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
+}
 
 /** One logged step: `step` plus any named numbers. */
 export interface MetricRow {

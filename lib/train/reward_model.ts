@@ -14,7 +14,7 @@ import { bradleyTerryLoss } from "../losses/reward.ts";
 import { AdamW, optimiserStep } from "./adamw.ts";
 import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "./loop_config.ts";
 import { runLoop } from "./loop.ts";
-import type { MetricRow, RowSink } from "./metrics.ts";
+import { type MetricRow, readScalars, type RowSink } from "./metrics.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
 
@@ -137,13 +137,12 @@ export async function trainRewardModel(run: RewardModelRun): Promise<RewardModel
           margin = tf.keep(out.margin);
           return out.loss;
         }, lr);
-        const metrics = {
-          "loss/rm": (await loss.data())[0]!,
-          "rm/accuracy": (await acc!.data())[0]!,
-          "rm/margin": (await margin!.data())[0]!,
-          "train/grad_norm": (await gradNorm.data())[0]!,
-        };
-        tf.dispose([loss, gradNorm, acc!, margin!]);
+        const metrics = await readScalars({
+          "loss/rm": loss,
+          "rm/accuracy": acc!,
+          "rm/margin": margin!,
+          "train/grad_norm": gradNorm,
+        });
         return { metrics };
       },
       evaluate: async () => {

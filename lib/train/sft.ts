@@ -11,7 +11,7 @@ import { shuffledBatches } from "../data/lm_batches.ts";
 import { sftLoss } from "../losses/sft.ts";
 import { AdamW, optimiserStep } from "./adamw.ts";
 import { perplexity } from "./perplexity.ts";
-import type { MetricRow, RowSink } from "./metrics.ts";
+import { type MetricRow, readScalars, type RowSink } from "./metrics.ts";
 import { runLoop } from "./loop.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
@@ -88,10 +88,9 @@ export async function trainSft(run: SftRun): Promise<SftResult> {
           });
           return sftLoss(lp, mask);
         }, lr);
-        const [lossValue, norm] = [(await loss.data())[0]!, (await gradNorm.data())[0]!];
-        tf.dispose([tokens, mask, loss, gradNorm]);
+        tf.dispose([tokens, mask]);
         return {
-          metrics: { "loss/sft": lossValue, "train/grad_norm": norm },
+          metrics: await readScalars({ "loss/sft": loss, "train/grad_norm": gradNorm }),
           tokens: batch.realTokens,
         };
       },

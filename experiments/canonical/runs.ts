@@ -39,7 +39,7 @@ import { loadCheckpoint, saveCheckpoint } from "../../lib/models/checkpoint.ts";
 import type { CausalLM } from "../../lib/models/causal_lm.ts";
 import { ScalarModel } from "../../lib/models/scalar_head.ts";
 import { trainPpo } from "../../lib/train/ppo.ts";
-import { trainDpo } from "../../lib/train/dpo.ts";
+import { type DpoConfig, trainDpo } from "../../lib/train/dpo.ts";
 import { rewardModelSource } from "../../lib/train/rollout.ts";
 import {
   armNanFault,
@@ -114,13 +114,21 @@ export function runConfig(c: CanonicalConfig, r: RunSpec): Record<string, unknow
     ...common,
     valFraction: c.prefs.valFraction,
     rmSeed: c.rm.seed,
-    dpo: {
-      ...c.dpo,
-      beta: r.beta,
-      seed: r.seed,
-      lossType: DPO_LOSS[r.method],
-      labelSmoothing: r.method === "cdpo" ? c.dpo.cdpoEpsilon : c.dpo.labelSmoothing,
-    },
+    dpo: { ...dpoRunConfig(c, r), cdpoEpsilon: c.dpo.cdpoEpsilon },
+  };
+}
+
+/** The DPO-family trainer config of a run of the DPO family (cdpo: dpo with ε). */
+export function dpoRunConfig(c: CanonicalConfig, r: RunSpec): DpoConfig {
+  const { beta: _b, cdpoEpsilon, ...rest } = c.dpo;
+  const lossType = DPO_LOSS[r.method];
+  if (!lossType || r.beta === null) throw new RangeError(`${r.id} is not a DPO-family run`);
+  return {
+    ...rest,
+    beta: r.beta,
+    seed: r.seed,
+    lossType,
+    labelSmoothing: r.method === "cdpo" ? cdpoEpsilon : rest.labelSmoothing,
   };
 }
 
@@ -434,16 +442,12 @@ async function trainAndEvaluate(
         } else {
           const table = await loadPreferences(join(up.prefs.dir, "prefs.csv"));
           const { train, val } = splitPreferences(table, c.prefs.valFraction, c.rm.seed);
-          const cfg = runConfig(c, r).dpo as Record<string, unknown>;
-          const { cdpoEpsilon: _e, ...dpoCfg } = cfg as Record<string, unknown> & {
-            cdpoEpsilon: number;
-          };
           const res = await trainDpo({
             policy,
             ref,
             train: tokenPairs(data, train),
             val: tokenPairs(data, val),
-            config: dpoCfg as unknown as Parameters<typeof trainDpo>[0]["config"],
+            config: dpoRunConfig(c, r),
             progress: `${r.method} β=${r.beta}`,
             onRow,
             afterStep,

@@ -243,7 +243,7 @@ const CLI_CASES: CliCase[] = [
     args: sweep("--model.context", "8"),
     process: true,
     message:
-      "a prompt of data.promptMaxWords 6 words + BOS + 6 new tokens needs context >= 12, but model.context is 8",
+      "a prompt of data.promptMaxWords 6 words + BOS + 6 new tokens + EOS needs context >= 14, but model.context is 8",
   },
   {
     args: sweep("--model.nHeads", "3"),
@@ -500,7 +500,8 @@ const API_CONFIG_CASES: ApiCase[] = [
     name: "a context shorter than prompt + completion",
     call: () => canonicalConfig("tiny", { ppo: { maxNewTokens: 12 } }),
     cls: ConfigError,
-    message: "a prompt of data.promptMaxWords 6 words + BOS + 12 new tokens needs context >= 18, " +
+    message:
+      "a prompt of data.promptMaxWords 6 words + BOS + 12 new tokens + EOS needs context >= 20, " +
       "but model.context is 16",
   },
   {

@@ -114,6 +114,12 @@ export function goldSource(tok: WordTokenizer, gold: GoldReward): RewardSource {
 // ------------------------------------------------------------------------------------
 // data
 
+/** The data section's fields the data stage reads (all but the completion length). */
+function dataKeyFields(c: CanonicalConfig): Omit<CanonicalConfig["data"], "maxNewTokens"> {
+  const { maxNewTokens: _unused, ...rest } = c.data;
+  return rest;
+}
+
 /** Corpus split, tokenizer and prompts. */
 export function dataStage(
   root: string,
@@ -123,7 +129,9 @@ export function dataStage(
   return runStage({
     root,
     name: "data",
-    config: { ...c.data, format: STAGE_FORMAT },
+    // The completion length is read downstream only; keying the corpus on it would retrain
+    // the base LM whenever completions get longer.
+    config: { ...dataKeyFields(c), format: STAGE_FORMAT },
     log,
     run: async (dir) => {
       const docs = await loadBrown();
@@ -232,7 +240,13 @@ export function sftStage(
   return runStage({
     root,
     name: "sft",
-    config: { sft: c.sft, category: c.data.sftCategory, format: STAGE_FORMAT },
+    config: {
+      sft: c.sft,
+      category: c.data.sftCategory,
+      // The before/after samples in its summary are this long.
+      maxNewTokens: c.data.maxNewTokens,
+      format: STAGE_FORMAT,
+    },
     inputs: { data: data.key, base: base.key },
     log,
     run: async (dir) => {
@@ -384,6 +398,7 @@ export function rmStage(
       rm: c.rm,
       valFraction: c.prefs.valFraction,
       spearmanSamples: c.prefs.spearmanSamples,
+      format: STAGE_FORMAT,
     },
     inputs: { data: data.key, sft: sft.key, prefs: prefs.key },
     log,

@@ -17,14 +17,22 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { type BackendName, initBackend, parseBackendName } from "../lib/backend.ts";
 import type { Manifest } from "../lib/sweep/manifest.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import { ConfigError, FileFormatError, show } from "../lib/util/errors.ts";
-import { canonicalConfig } from "./canonical/config.ts";
-import { enumerateRuns, executeRun, type RunSpec } from "./canonical/runs.ts";
-import { readJson, runUpstream } from "./canonical/stages.ts";
+import { readJson } from "../lib/sweep/json_file.ts";
+import {
+  CANONICAL_DEFAULTS,
+  type CanonicalConfig,
+  type Method,
+  METHODS,
+  resolveCanonical,
+} from "./canonical/config.ts";
+import { type PlannedRun, planRun } from "./canonical/plan.ts";
+import { executeRun } from "./canonical/run.ts";
+import { runUpstream } from "./canonical/stages/upstream.ts";
 import { runCli } from "./cli.ts";
 
 const USAGE = "usage: deno task rerun <run dir> [--reuse-upstream] [--keep]";
@@ -59,7 +67,7 @@ export interface RerunOptions {
 export async function rerun(runDir: string, opts: RerunOptions = {}): Promise<RerunResult> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const dir = runDir.replace(/\/+$/, "");
-  const { run, config, experiment } = await readRunDir(dir);
+  const { run, experiment } = await readRunDir(dir);
   const original = await readJson<Partial<Manifest>>(join(dir, "manifest.json"))
     .catch(() => undefined);
   const requested: BackendName = Deno.env.get("RLHF_BACKEND")
@@ -75,10 +83,10 @@ export async function rerun(runDir: string, opts: RerunOptions = {}): Promise<Re
     const cache = join(tmp, experiment, ".cache");
     const upstream = await runUpstream(
       opts.reuseUpstream ? join(dirname(dir), ".cache") : cache,
-      config,
+      run.config,
       log,
     );
-    await executeRun(cache, join(tmp, experiment), config, upstream, run, log);
+    await executeRun(cache, join(tmp, experiment), run, upstream, log);
     const fresh = join(tmp, experiment, run.id);
     const diffs = {} as RerunResult["diffs"];
     for (const f of COMPARED_FILES) diffs[f] = await diffCsv(join(dir, f), join(fresh, f));
@@ -89,33 +97,46 @@ export async function rerun(runDir: string, opts: RerunOptions = {}): Promise<Re
   }
 }
 
-/** The run spec and the validated experiment config of a published run directory. */
-async function readRunDir(
-  dir: string,
-): Promise<{ run: RunSpec; config: ReturnType<typeof canonicalConfig>; experiment: string }> {
+/** Run ids are file names: letters, digits and `_ . + = -`, never a path. */
+const RUN_ID = /^[A-Za-z0-9_][A-Za-z0-9_.+=-]*$/;
+
+/** The planned run of a published run directory, rebuilt from its config.json. */
+async function readRunDir(dir: string): Promise<{ run: PlannedRun; experiment: string }> {
   const stat = await Deno.stat(dir).catch(() => undefined);
   if (!stat) throw new FileFormatError(`run directory ${dir} does not exist`);
   if (!stat.isDirectory) throw new FileFormatError(`${dir} is not a run directory`);
   const path = join(dir, "config.json");
-  const saved = await readJson<{ run?: RunSpec; experimentConfig?: unknown }>(path);
+  const saved = await readJson<{
+    run?: { id?: unknown; method?: unknown; labels?: Record<string, unknown> };
+    experimentConfig?: unknown;
+  }>(path);
   if (typeof saved !== "object" || saved === null || !saved.run || !saved.experimentConfig) {
     throw new FileFormatError(
       `${path} is not a run config: it needs "run" and "experimentConfig" (written by a sweep)`,
     );
   }
-  let config;
+  const { id, method, labels } = saved.run;
+  if (typeof id !== "string" || !RUN_ID.test(id) || id.includes("..")) {
+    throw new FileFormatError(`${path}: run.id ${show(id)} is not a run id`);
+  }
+  if (!(METHODS as readonly unknown[]).includes(method)) {
+    throw new FileFormatError(
+      `${path}: run.method ${show(method)} is not one of ${METHODS.join(", ")}`,
+    );
+  }
+  let config: CanonicalConfig;
   try {
-    config = canonicalConfig("default", saved.experimentConfig);
+    config = resolveCanonical(CANONICAL_DEFAULTS, saved.experimentConfig);
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(`${path}: ${e.message}`);
     throw e;
   }
-  const experiment = String(saved.run.id ?? "").split("__")[0] ?? "";
-  const run = enumerateRuns(experiment, config).find((r) => r.id === saved.run!.id);
-  if (!run) {
-    throw new FileFormatError(
-      `${path}: run ${show(saved.run.id)} is not part of the grid its experimentConfig describes`,
-    );
+  let run: PlannedRun;
+  try {
+    run = await planRun(method as Method, config, { id, ...(labels ? { labels } : {}) });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new FileFormatError(`${path}: ${e.message}`);
+    throw e;
   }
   for (const f of COMPARED_FILES) {
     if (!(await Deno.stat(join(dir, f)).then((s) => s.isFile, () => false))) {
@@ -124,7 +145,7 @@ async function readRunDir(
       );
     }
   }
-  return { run, config, experiment };
+  return { run, experiment: basename(resolve(dirname(dir))) };
 }
 
 /**

@@ -13,8 +13,8 @@
 import { basename, join } from "node:path";
 import * as aq from "arquero";
 import { mergeSummaries, readCsvTable, writeCsvTable } from "../lib/sweep/results_table.ts";
-import { summariseAndPlot } from "./canonical/sweep.ts";
-import { readJson } from "./canonical/stages.ts";
+import { summariseAndPlot } from "./canonical/execute.ts";
+import { readJson } from "../lib/sweep/json_file.ts";
 import { reportFigures } from "../lib/plot/report.ts";
 import { figureHtml } from "../lib/plot/html.ts";
 import { escapeHtml } from "../lib/plot/_escape.ts";

@@ -9,8 +9,11 @@ import { join } from "node:path";
 import { initBackend } from "../lib/backend.ts";
 import { parseOverrides } from "../lib/sweep/overrides.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { CANONICAL_SCHEMA, canonicalConfig } from "./canonical/config.ts";
-import { baseStage, dataStage, readJson, sftStage } from "./canonical/stages.ts";
+import { CANONICAL_SCHEMA, resolveCanonical } from "./canonical/config.ts";
+import { resolvePreset } from "./canonical/presets.ts";
+import { dataStage } from "./canonical/stages/data.ts";
+import { baseStage, sftStage } from "./canonical/stages/lm.ts";
+import { readJson } from "../lib/sweep/json_file.ts";
 import { runCli } from "./cli.ts";
 
 if (import.meta.main) {
@@ -19,7 +22,8 @@ if (import.meta.main) {
     if (parsed.grid.length) {
       throw new ConfigError(`--${parsed.grid[0]!.path}: sft takes single values`);
     }
-    const c = canonicalConfig(parsed.options.preset ?? "default", parsed.overrides);
+    const preset = resolvePreset(parsed.options.preset ?? "default");
+    const c = resolveCanonical(preset.config, parsed.overrides);
     const backend = await initBackend();
     console.error(`backend: ${backend.backend} (${backend.device})`);
     const cache = join(parsed.options.results ?? "results", "canonical", ".cache");

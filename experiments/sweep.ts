@@ -1,32 +1,104 @@
 /**
- * `deno task sweep <experiment> [--preset quick|default|full] [--key value ...]
- *  [--jobs N] [--shard i/n] [--results DIR] [--dry-run]`
+ * `deno task sweep <experiment> [--preset NAME] [--field value[,value…] …] [--jobs N]
+ *  [--shard i/n] [--results DIR] [--dry-run] [--help]`
  *
- * Runs an experiment's sweep: cached upstream stages, then its grid of method runs,
- * then summary tables and plots under `results/<experiment>/`. `--ppo.beta 0.05,0.1` sets
- * a β grid, `--seed 1,2,3` the seeds; any config field can be overridden.
+ * The command line of every sweep. For the canonical experiment: resolve the preset, apply
+ * the command line (a single value pins a field, a comma list makes it a grid axis —
+ * `--ppo.beta 0.05,0.1`, `--model.dModel 32,64`, `--seed 1,2,3`), plan every run and check
+ * every point before any work (canonical/plan.ts), then execute (canonical/execute.ts).
  *
  * @module
  */
 import { initBackend } from "../lib/backend.ts";
-import { expandGrid, parseOverrides } from "../lib/sweep/overrides.ts";
+import { parseOverrides } from "../lib/sweep/overrides.ts";
+import type { GridAxis } from "../lib/sweep/grid.ts";
 import { defaultJobs } from "../lib/sweep/pool.ts";
 import { describeSchema } from "../lib/util/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import { CANONICAL_PRESETS, CANONICAL_SCHEMA, canonicalConfig } from "./canonical/config.ts";
-import { checkSweep, sweep, type SweepResult } from "./canonical/sweep.ts";
-import { enumerateRuns } from "./canonical/runs.ts";
+import { CANONICAL_SCHEMA } from "./canonical/config.ts";
+import { CANONICAL_PRESETS, resolvePreset } from "./canonical/presets.ts";
+import { planSweep, type SweepPlan, valueAt } from "./canonical/plan.ts";
+import { checkSweep, executeSweep, type SweepResult } from "./canonical/execute.ts";
 import { runCli } from "./cli.ts";
 import { BANDIT_SWEEP_SCHEMA, banditSweep, banditSweepConfig } from "./bandit.ts";
 
 /** Experiments this entry point knows. */
 export const EXPERIMENTS = ["canonical", "bandit"] as const;
 
-const USAGE =
-  `usage: deno task sweep <experiment> [--preset NAME] [--key value ...] [--jobs N] [--shard i/n]
+const USAGE = `usage: deno task sweep <experiment> [--preset NAME] [--field value[,value...] ...]
+       [--jobs N] [--shard i/n] [--results DIR] [--dry-run] [--help]
 experiments: ${EXPERIMENTS.join(", ")}; presets: ${Object.keys(CANONICAL_PRESETS).join(", ")}`;
 /** The usage on one line, for error messages (which are one line). */
-const USAGE_LINE = USAGE.replace(/\n/g, "; ");
+const USAGE_LINE = USAGE.replace(/\s*\n\s*/g, "; ");
+
+/** A parsed and planned canonical sweep, before any work. */
+export interface SweepRequest {
+  /** Experiment name (results go to `<results>/<experiment>`). */
+  experiment: string;
+  /** The planned runs. */
+  plan: SweepPlan;
+  /** Results root. */
+  results: string;
+  /** Worker processes. */
+  jobs: number;
+  /** Only list the runs. */
+  dryRun: boolean;
+  /** The shard to run, if any. */
+  shard?: { index: number; count: number };
+}
+
+/** Flatten nested single-valued overrides into one-valued axes (dotted paths). */
+function pinned(obj: Record<string, unknown>, prefix = ""): GridAxis[] {
+  const out: GridAxis[] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      out.push(...pinned(v as Record<string, unknown>, path));
+    } else out.push({ path, values: [v] });
+  }
+  return out;
+}
+
+/**
+ * Parse a canonical sweep's command line and plan it; undefined when `--help` was shown.
+ * @throws ConfigError for any bad argument, value or combination, before any work.
+ */
+export async function parseSweep(
+  args: readonly string[],
+  defaults: { experiment?: string; preset?: string } = {},
+): Promise<SweepRequest | undefined> {
+  const parsed = parseOverrides(args, CANONICAL_SCHEMA);
+  const presetName = parsed.options.preset ?? defaults.preset ?? "default";
+  if (parsed.options.help) {
+    console.log(helpText(presetName));
+    return undefined;
+  }
+  const experiment = parsed.positional[0] ?? defaults.experiment;
+  if (!experiment) throw new ConfigError(`no experiment named; ${USAGE_LINE}`);
+  if (experiment !== "canonical") {
+    throw new ConfigError(
+      `unknown experiment ${JSON.stringify(experiment)}; known: ${EXPERIMENTS.join(", ")}`,
+    );
+  }
+  if (parsed.positional.length > 1) {
+    throw new ConfigError(
+      `unexpected argument ${JSON.stringify(parsed.positional[1])}; ${USAGE_LINE}`,
+    );
+  }
+  const preset = resolvePreset(presetName);
+  const plan = await planSweep(preset, parsed.overrides, [
+    ...pinned(parsed.overrides),
+    ...parsed.grid,
+  ]);
+  return {
+    experiment,
+    plan,
+    results: parsed.options.results ?? "results",
+    jobs: parsed.options.jobs ?? Math.min(defaultJobs(), 2),
+    dryRun: parsed.options.dryRun,
+    ...(parsed.options.shard ? { shard: parsed.options.shard } : {}),
+  };
+}
 
 /** Parse arguments and run; returns the sweep result (for `reproduce`). */
 export async function sweepFromArgs(
@@ -37,54 +109,44 @@ export async function sweepFromArgs(
     await banditFromArgs(args.slice(1));
     return undefined;
   }
-  const parsed = parseOverrides(args, CANONICAL_SCHEMA);
-  if (parsed.options.help) {
+  const req = await parseSweep(args, defaults);
+  if (!req) return undefined;
+  const { plan } = req;
+  if (req.dryRun) {
+    const axes = plan.axes.map((a) => `${a.path} (${a.values.length})`).join(" × ");
     console.log(
-      USAGE + "\n\nconfig fields:\n" +
-        describeSchema(CANONICAL_SCHEMA).map((l) => `  --${l}`).join("\n"),
+      `${plan.runs.length} runs (preset ${plan.preset}${axes ? `; grid ${axes}` : ""}):`,
     );
+    for (const r of plan.runs) console.log(r.id);
     return undefined;
   }
-  const experiment = parsed.positional[0] ?? defaults.experiment;
-  if (!experiment) throw new ConfigError(`no experiment named; ${USAGE_LINE}`);
-  if (!(EXPERIMENTS as readonly string[]).includes(experiment)) {
-    throw new ConfigError(
-      `unknown experiment ${JSON.stringify(experiment)}; known: ${EXPERIMENTS.join(", ")}`,
-    );
-  }
-  if (parsed.positional.length > 1) {
-    throw new ConfigError(
-      `unexpected argument ${JSON.stringify(parsed.positional[1])}; ${USAGE_LINE}`,
-    );
-  }
-  const preset = parsed.options.preset ?? defaults.preset ?? "default";
-  const base = canonicalConfig(preset, parsed.overrides);
-  if (parsed.grid.length) {
-    throw new ConfigError(
-      `--${
-        parsed.grid[0]!.path
-      } got several values, but only list fields (seed, methods, ppo.beta, dpo.beta, bon.n) take a grid here`,
-    );
-  }
-  const [config] = expandGrid(base, []);
-  const jobs = parsed.options.jobs ?? Math.min(defaultJobs(), 2);
-  if (parsed.options.dryRun) {
-    for (const r of enumerateRuns(experiment, config!)) console.log(r.id);
-    return undefined;
-  }
-  const results = parsed.options.results ?? "results";
-  checkSweep({ experiment, config: config!, results });
+  checkSweep(req);
   const backend = await initBackend();
   console.error(`backend: ${backend.backend} (${backend.device})`);
-  const res = await sweep({
-    experiment,
-    config: config!,
-    results,
-    jobs,
-    shard: parsed.options.shard,
-  });
+  const res = await executeSweep(req);
   printResult(res);
   return res;
+}
+
+/** `deno task sweep canonical --help`: usage, presets and what they set, every field. */
+function helpText(presetName: string): string {
+  const preset = resolvePreset(presetName);
+  const presets = Object.entries(CANONICAL_PRESETS).map(([name, p]) => {
+    const set = pinned(p.set as Record<string, unknown>)
+      .map((a) => `${a.path}=${JSON.stringify(a.values[0])}`);
+    const grid = Object.entries(p.grid).map(([k, v]) => `${k}=${v.join(",")}`);
+    return `  ${name}: ${p.doc}${p.extends ? ` (extends ${p.extends})` : ""}\n` +
+      `    sets: ${set.join(" ") || "nothing"}\n    grid: ${grid.join(" ") || "none"}`;
+  });
+  const fields = describeSchema(CANONICAL_SCHEMA).map((line) => {
+    const path = line.split(" — ")[0]!;
+    const axis = preset.grid.find((a) => a.path === path);
+    const value = axis ? axis.values.join(",") : JSON.stringify(valueAt(preset.config, path));
+    return `  --${line} [${presetName}: ${value}]`;
+  });
+  return `${USAGE}\n\nA single value pins a field; a comma list makes it a grid axis (any field).\n\n` +
+    `presets:\n${presets.join("\n")}\n\nconfig fields (with the ${presetName} preset's value):\n` +
+    fields.join("\n");
 }
 
 /** `deno task sweep bandit [--beta 0.1,1] [--seed 1,2] [--methods ppo,dpo]`. */

@@ -1,42 +1,59 @@
 /**
- * The canonical experiment's config: positive continuations of press reviews (DESIGN.md,
- * "The canonical task"), with its three presets.
+ * The canonical experiment's config: positive continuations of press reviews (see
+ * docs/architecture.md, "The canonical experiment"). One {@link CanonicalConfig} describes
+ * one point of a grid: every field is a single value (β, n and the seed included), and
+ * `methods` names the runs made at that point. Grids live in the presets and on the
+ * command line (`--ppo.beta 0.05,0.1`), never inside the config.
  *
- * Grid fields are lists: `ppo.beta`, `dpo.beta`, `bon.n` and `seed` each give one run per
- * value (and per method using it); `--ppo.beta 0.05,0.1` on the command line sets a list.
+ * The defaults spread the trainers' own defaults (`PPO_DEFAULTS`, `DPO_DEFAULTS`, …), so a
+ * preset states only what it changes (presets.ts).
  *
  * @module
  */
-import { MODEL_CONFIG_SCHEMA, type ModelConfig } from "../../lib/models/config.ts";
+import { MODEL_CONFIG_SCHEMA, type ModelConfig, REFERENCE_MODEL } from "../../lib/models/config.ts";
 import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "../../lib/train/loop_config.ts";
-import { REWARD_MODEL_SCHEMA, type RewardModelConfig } from "../../lib/train/reward_model.ts";
-import { PPO_CONFIG_SCHEMA, type PpoConfig } from "../../lib/train/ppo.ts";
-import { DPO_CONFIG_SCHEMA, type DpoConfig } from "../../lib/train/dpo.ts";
+import { SFT_DEFAULTS } from "../../lib/train/sft.ts";
+import {
+  REWARD_MODEL_DEFAULTS,
+  REWARD_MODEL_SCHEMA,
+  type RewardModelConfig,
+} from "../../lib/train/reward_model.ts";
+import {
+  checkPpoRules,
+  PPO_CONFIG_SCHEMA,
+  PPO_DEFAULTS,
+  type PpoConfig,
+} from "../../lib/train/ppo.ts";
+import { DPO_CONFIG_SCHEMA, DPO_DEFAULTS, type DpoConfig } from "../../lib/train/dpo.ts";
 import { BROWN_CATEGORIES } from "../../lib/data/brown.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
 import { resolveConfig, type Schema } from "../../lib/util/schema.ts";
 
-/** Methods the experiment can run; each is one kind of run per β (or n) and seed. */
+/** Methods the experiment can run; each is one run per grid point. */
 export const METHODS = ["ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo", "bon"] as const;
 /** A method name. */
 export type Method = (typeof METHODS)[number];
 
+/** Seeds are 32-bit unsigned integers (the kit's RNG state): larger ones would alias. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** Corpus, tokenizer and prompt settings. */
 export interface DataConfig {
-  /** Vocabulary size including the 4 special tokens. */
+  /** Vocabulary size including the 4 special tokens (also the model's vocabulary). */
   vocabSize: number;
   /** Seed of the train/val/test split by document. */
   splitSeed: number;
   /** Brown category used for SFT and prompts. */
   sftCategory: string;
-  /** Shortest and longest prompt, in words. */
+  /** Shortest prompt, in words. */
   promptMinWords: number;
+  /** Longest prompt, in words. */
   promptMaxWords: number;
   /** Prompts drawn from training sentences (for preferences and PPO). */
   trainPrompts: number;
   /** Prompts drawn from held-out test sentences (for evaluation). */
   evalPrompts: number;
-  /** New tokens per completion. */
+  /** New tokens per completion (preferences, evaluation, best-of-n). */
   maxNewTokens: number;
 }
 
@@ -63,59 +80,70 @@ export interface PrefsConfig {
   spearmanSamples: number;
 }
 
-/** Per-method grids. */
-export interface PpoSection extends Omit<PpoConfig, "beta" | "seed"> {
-  /** β values: one PPO (and PPO-GT) run each. */
-  beta: number[];
-  /** Value model initialisation. */
+/** The transformer shape; its vocabulary is `data.vocabSize` (derived, see {@link modelOf}). */
+export type ModelSection = Omit<ModelConfig, "vocabSize">;
+
+/** PPO and PPO-GT: the trainer's config (its seed is the experiment's) plus the value init. */
+export interface PpoSection extends Omit<PpoConfig, "seed"> {
+  /** Value model initialisation: from the reward model or from the SFT model. */
   valueInit: "reward" | "sft";
 }
-/** DPO family section. */
-export interface DpoSection extends Omit<DpoConfig, "beta" | "seed" | "lossType"> {
-  /** β values: one run per DPO-family method each. */
-  beta: number[];
-  /** ε used by the `cdpo` method. */
+
+/** The DPO family: the trainer's config (loss and seed come from the run) plus cDPO's ε. */
+export interface DpoSection extends Omit<DpoConfig, "seed" | "lossType"> {
+  /** ε (label smoothing) used by the `cdpo` method. */
   cdpoEpsilon: number;
 }
-/** Best-of-n section. */
+
+/** Best-of-n. */
 export interface BonSection {
-  /** n values. */
-  n: number[];
+  /** Candidates per prompt. */
+  n: number;
   /** Rank candidates by the reward model ("proxy") or the gold reward. */
   selectBy: "proxy" | "gold";
 }
 
-/** The whole experiment. */
+/** One grid point of the canonical experiment. */
 export interface CanonicalConfig {
-  /** Seeds: every method × β runs once per seed. */
-  seed: number[];
-  /** Which methods to run. */
+  /** Seed of the method runs (sampling, batch order, initialisation). */
+  seed: number;
+  /** Which methods run at this point. */
   methods: Method[];
   /** Gold reward name (lib/rewards). */
-  gold: string;
+  gold: "vader" | "target_words" | "length";
   /**
    * Save the policy of a PPO or DPO-family run every this many steps (PPO: iterations),
    * keeping weights known to give a finite loss; a failed run keeps the last one. 0: never.
    * Not part of a run's cache key: it does not change results.
    */
   checkpointEvery: number;
+  /** Corpus, tokenizer, prompts. */
   data: DataConfig;
-  model: ModelConfig;
+  /** Transformer shape. */
+  model: ModelSection;
+  /** Base LM on all of Brown. */
   base: LoopConfig;
+  /** SFT on the SFT category. */
   sft: LoopConfig;
+  /** Simulated preference collection. */
   prefs: PrefsConfig;
+  /** Reward model. */
   rm: RewardModelConfig;
+  /** PPO and PPO-GT. */
   ppo: PpoSection;
+  /** The DPO family. */
   dpo: DpoSection;
+  /** Best-of-n. */
   bon: BonSection;
 }
 
-const { beta: _pb, seed: _ps, ...PPO_REST } = PPO_CONFIG_SCHEMA;
-const { beta: _db, seed: _ds, lossType: _dl, ...DPO_REST } = DPO_CONFIG_SCHEMA;
+const { seed: _ppoSeed, ...PPO_FIELDS } = PPO_CONFIG_SCHEMA;
+const { seed: _dpoSeed, lossType: _dpoLoss, ...DPO_FIELDS } = DPO_CONFIG_SCHEMA;
+const { vocabSize: _modelVocab, ...MODEL_FIELDS } = MODEL_CONFIG_SCHEMA;
 
 /** Field specs of {@link CanonicalConfig}. */
 export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
-  seed: { type: "numberList", int: true, nonEmpty: true, doc: "seeds of the method runs" },
+  seed: { type: "number", int: true, min: 0, max: MAX_SEED, doc: "seed of the method runs" },
   methods: { type: "stringList", values: METHODS, nonEmpty: true, doc: "methods to run" },
   gold: { type: "enum", values: ["vader", "target_words", "length"], doc: "gold reward" },
   checkpointEvery: {
@@ -129,7 +157,7 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     doc: "corpus, tokenizer, prompts",
     schema: {
       vocabSize: { type: "number", int: true, min: 5, doc: "vocabulary size incl. specials" },
-      splitSeed: { type: "number", int: true, doc: "seed of the split by document" },
+      splitSeed: { type: "number", int: true, min: 0, max: MAX_SEED, doc: "seed of the split" },
       sftCategory: { type: "enum", values: BROWN_CATEGORIES, doc: "Brown category for SFT" },
       promptMinWords: { type: "number", int: true, min: 1, doc: "shortest prompt (words)" },
       promptMaxWords: { type: "number", int: true, min: 1, doc: "longest prompt (words)" },
@@ -138,7 +166,7 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
       maxNewTokens: { type: "number", int: true, min: 1, doc: "new tokens per completion" },
     } satisfies Schema<DataConfig>,
   },
-  model: { type: "section", doc: "transformer shape", schema: MODEL_CONFIG_SCHEMA },
+  model: { type: "section", doc: "transformer shape", schema: MODEL_FIELDS },
   base: { type: "section", doc: "base LM on all of Brown", schema: LOOP_CONFIG_SCHEMA },
   sft: { type: "section", doc: "SFT on the SFT category", schema: LOOP_CONFIG_SCHEMA },
   prefs: {
@@ -168,8 +196,7 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     type: "section",
     doc: "PPO and PPO-GT",
     schema: {
-      ...PPO_REST,
-      beta: { type: "numberList", min: 0, nonEmpty: true, doc: "β grid of PPO" },
+      ...PPO_FIELDS,
       valueInit: { type: "enum", values: ["reward", "sft"], doc: "value model initialisation" },
     } satisfies Schema<PpoSection>,
   },
@@ -177,8 +204,7 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     type: "section",
     doc: "DPO family",
     schema: {
-      ...DPO_REST,
-      beta: { type: "numberList", gt: 0, nonEmpty: true, doc: "β grid of the DPO family" },
+      ...DPO_FIELDS,
       cdpoEpsilon: { type: "number", gt: 0, lt: 0.5, doc: "ε of the cdpo method" },
     } satisfies Schema<DpoSection>,
   },
@@ -186,19 +212,27 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     type: "section",
     doc: "best-of-n",
     schema: {
-      n: { type: "numberList", int: true, min: 1, nonEmpty: true, doc: "n grid" },
+      n: { type: "number", int: true, min: 1, doc: "candidates per prompt" },
       selectBy: { type: "enum", values: ["proxy", "gold"], doc: "what ranks the candidates" },
     } satisfies Schema<BonSection>,
   },
 };
 
-const QUICK: CanonicalConfig = {
-  seed: [1],
+const { seed: _ps, ...PPO_TRAINER_DEFAULTS } = PPO_DEFAULTS;
+const { seed: _ds, lossType: _dl, ...DPO_TRAINER_DEFAULTS } = DPO_DEFAULTS;
+const { vocabSize: _mv, ...MODEL_DEFAULTS } = REFERENCE_MODEL;
+
+/**
+ * The experiment's defaults: the trainers' defaults spread, plus the experiment's own
+ * settings. Every preset is a set of differences from this (presets.ts).
+ */
+export const CANONICAL_DEFAULTS: CanonicalConfig = {
+  seed: 1,
   methods: ["ppo", "dpo", "bon"],
   gold: "vader",
-  checkpointEvery: 10,
+  checkpointEvery: 0,
   data: {
-    vocabSize: 1000,
+    vocabSize: REFERENCE_MODEL.vocabSize,
     splitSeed: 0,
     sftCategory: "reviews",
     promptMinWords: 2,
@@ -207,39 +241,9 @@ const QUICK: CanonicalConfig = {
     evalPrompts: 64,
     maxNewTokens: 10,
   },
-  model: {
-    vocabSize: 1000,
-    dModel: 64,
-    nLayers: 2,
-    nHeads: 4,
-    context: 24,
-    dropout: 0,
-    mlpRatio: 4,
-  },
-  base: {
-    steps: 150,
-    batchSize: 32,
-    lr: 3e-3,
-    minLr: 3e-4,
-    warmupSteps: 10,
-    weightDecay: 0.01,
-    gradClip: 1,
-    evalEvery: 0,
-    logEvery: 10,
-    seed: 0,
-  },
-  sft: {
-    steps: 60,
-    batchSize: 32,
-    lr: 1e-3,
-    minLr: 1e-4,
-    warmupSteps: 5,
-    weightDecay: 0.01,
-    gradClip: 1,
-    evalEvery: 0,
-    logEvery: 10,
-    seed: 0,
-  },
+  model: MODEL_DEFAULTS,
+  base: SFT_DEFAULTS,
+  sft: SFT_DEFAULTS,
   prefs: {
     prompts: 384,
     k: 4,
@@ -250,191 +254,40 @@ const QUICK: CanonicalConfig = {
     dropTies: true,
     spearmanSamples: 128,
   },
-  rm: {
-    steps: 80,
-    batchSize: 32,
-    lr: 1e-3,
-    minLr: 1e-4,
-    warmupSteps: 5,
-    weightDecay: 0.01,
-    gradClip: 1,
-    evalEvery: 0,
-    logEvery: 10,
-    seed: 0,
-    margin: 0,
-    centringCoef: 0.01,
-  },
-  ppo: {
-    iterations: 8,
-    rolloutBatch: 32,
-    maxNewTokens: 10,
-    temperature: 1,
-    epochs: 2,
-    minibatchSize: 16,
-    lr: 5e-4,
-    valueLr: 1e-3,
-    gradClip: 1,
-    clipRange: 0.2,
-    clipRangeValue: 0.2,
-    entCoef: 0,
-    gamma: 1,
-    lambda: 0.95,
-    klEstimator: "k1",
-    klTarget: null,
-    klHorizon: 10000,
-    whitenRewards: false,
-    rewardClip: null,
-    noEosPenalty: null,
-    targetKl: 0.1,
-    sampleEvery: 4,
-    beta: [0.05, 0.5],
-    valueInit: "reward",
-  },
-  dpo: {
-    steps: 40,
-    batchSize: 32,
-    lr: 5e-4,
-    minLr: 5e-5,
-    warmupSteps: 5,
-    weightDecay: 0,
-    gradClip: 1,
-    evalEvery: 0,
-    logEvery: 10,
-    labelSmoothing: 0,
-    lengthNormalise: false,
-    simpoGamma: 0.5,
-    beta: [0.1, 0.5],
-    cdpoEpsilon: 0.1,
-  },
-  bon: { n: [1, 4, 16], selectBy: "proxy" },
+  rm: REWARD_MODEL_DEFAULTS,
+  ppo: { ...PPO_TRAINER_DEFAULTS, valueInit: "reward" },
+  dpo: { ...DPO_TRAINER_DEFAULTS, cdpoEpsilon: 0.1 },
+  bon: { n: 4, selectBy: "proxy" },
 };
 
-const DEFAULT: CanonicalConfig = {
-  ...QUICK,
-  methods: ["ppo", "ppo_gt", "dpo", "ipo", "bon"],
-  data: { ...QUICK.data, vocabSize: 3000, trainPrompts: 2000, evalPrompts: 128, maxNewTokens: 16 },
-  model: { ...QUICK.model, vocabSize: 3000, dModel: 96, context: 28 },
-  base: { ...QUICK.base, steps: 1500, warmupSteps: 50, evalEvery: 500 },
-  // About three epochs of the reviews training split at a third of the base LM's peak rate:
-  // lr 1e-3 bottoms out after two epochs and more steps overfit its 13 documents.
-  sft: { ...QUICK.sft, steps: 120, lr: 3e-4, minLr: 3e-5, warmupSteps: 5, evalEvery: 20 },
-  // k = 12 gives 66 pairs a prompt, ~46k untied training pairs: measured against k = 4
-  // (4.3k pairs), held-out accuracy 0.805 → 0.862 of a 0.93 ceiling and Spearman(RM, gold)
-  // 0.44 → 0.75; k = 8 reached 0.69–0.71.
-  prefs: { ...QUICK.prefs, prompts: 1500, k: 12, spearmanSamples: 256 },
-  // About one epoch of the untied pairs: train accuracy stays at the ceiling, not above it.
-  rm: { ...QUICK.rm, steps: 1600, lr: 1e-3, minLr: 1e-4, evalEvery: 400 },
-  ppo: {
-    ...QUICK.ppo,
-    iterations: 24,
-    rolloutBatch: 48,
-    epochs: 4,
-    maxNewTokens: 16,
-    beta: [0.02, 0.05, 0.1, 0.3],
-  },
-  dpo: { ...QUICK.dpo, steps: 150, beta: [0.05, 0.1, 0.3, 1] },
-  bon: { n: [1, 2, 4, 8, 16, 32], selectBy: "proxy" },
-};
-
-const FULL: CanonicalConfig = {
-  ...DEFAULT,
-  seed: [1, 2, 3],
-  methods: ["ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo", "bon"],
-  checkpointEvery: 50,
-  data: {
-    ...DEFAULT.data,
-    vocabSize: 4000,
-    trainPrompts: 5000,
-    evalPrompts: 512,
-    maxNewTokens: 16,
-  },
-  model: {
-    vocabSize: 4000,
-    dModel: 256,
-    nLayers: 4,
-    nHeads: 8,
-    context: 32,
-    dropout: 0.1,
-    mlpRatio: 4,
-  },
-  base: { ...DEFAULT.base, steps: 5000, batchSize: 64 },
-  sft: { ...DEFAULT.sft, steps: 1000, batchSize: 64 },
-  prefs: { ...DEFAULT.prefs, prompts: 4000, k: 4 },
-  rm: { ...DEFAULT.rm, steps: 2000, batchSize: 64 },
-  ppo: {
-    ...DEFAULT.ppo,
-    iterations: 200,
-    rolloutBatch: 128,
-    minibatchSize: 32,
-    maxNewTokens: 16,
-    beta: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
-  },
-  dpo: { ...DEFAULT.dpo, steps: 1000, batchSize: 64, beta: [0.01, 0.05, 0.1, 0.3, 1, 3] },
-  bon: { n: [1, 2, 4, 8, 16, 32, 64], selectBy: "proxy" },
-};
-
-/** Seconds, not minutes: for tests of the sweep machinery (resume, shards, faults). */
-const TINY: CanonicalConfig = {
-  ...QUICK,
-  methods: ["ppo", "dpo", "bon"],
-  checkpointEvery: 2,
-  data: { ...QUICK.data, vocabSize: 300, trainPrompts: 64, evalPrompts: 8, maxNewTokens: 6 },
-  model: {
-    vocabSize: 300,
-    dModel: 16,
-    nLayers: 1,
-    nHeads: 2,
-    context: 16,
-    dropout: 0,
-    mlpRatio: 2,
-  },
-  base: { ...QUICK.base, steps: 8, batchSize: 8, logEvery: 4 },
-  sft: { ...QUICK.sft, steps: 4, batchSize: 8, logEvery: 2 },
-  prefs: { ...QUICK.prefs, prompts: 16, k: 3, spearmanSamples: 8 },
-  rm: { ...QUICK.rm, steps: 4, batchSize: 8, logEvery: 2 },
-  ppo: {
-    ...QUICK.ppo,
-    iterations: 2,
-    rolloutBatch: 8,
-    minibatchSize: 8,
-    epochs: 1,
-    maxNewTokens: 6,
-    beta: [0.1, 1],
-  },
-  dpo: { ...QUICK.dpo, steps: 4, batchSize: 8, logEvery: 2, beta: [0.1, 1] },
-  bon: { n: [1, 4], selectBy: "proxy" },
-};
+/** The full transformer config of a point: its shape with the data's vocabulary (derived). */
+export function modelOf(c: CanonicalConfig): ModelConfig {
+  return { ...c.model, vocabSize: c.data.vocabSize };
+}
 
 /**
- * The named presets: `tiny` (seconds; tests of the machinery), `quick` (a few minutes;
- * tests and notebooks), `default` (`deno task reproduce`), `full` (a GPU or a long night).
+ * Merge overrides over `base` (a preset), check every field and then every rule that ties
+ * fields together, so a bad point fails before any work with the fields' own names.
+ * @throws ConfigError naming the field(s), the value and what is allowed.
  */
-export const CANONICAL_PRESETS: Record<string, CanonicalConfig> = {
-  tiny: TINY,
-  quick: QUICK,
-  default: DEFAULT,
-  full: FULL,
-};
-
-/** Resolve a preset plus overrides into a validated config; checks cross-field rules. */
-export function canonicalConfig(preset = "default", overrides: unknown = {}): CanonicalConfig {
-  const base = CANONICAL_PRESETS[preset];
-  if (!base) {
-    throw new ConfigError(
-      `unknown preset ${JSON.stringify(preset)}; allowed: ${
-        Object.keys(CANONICAL_PRESETS).join(", ")
-      }`,
-    );
-  }
+export function resolveCanonical(base: CanonicalConfig, overrides: unknown = {}): CanonicalConfig {
   const c = resolveConfig("", CANONICAL_SCHEMA, base, overrides);
+  checkCanonical(c);
+  return c;
+}
+
+/**
+ * The cross-field rules of the canonical experiment.
+ * @throws ConfigError naming the fields as the user types them (`--model.dModel`, …).
+ */
+export function checkCanonical(c: CanonicalConfig): void {
+  const repeated = c.methods.find((m, i) => c.methods.indexOf(m) !== i);
+  if (repeated) {
+    throw new ConfigError(`methods lists ${repeated} twice (${c.methods.join(",")})`);
+  }
   if (c.model.dModel % c.model.nHeads !== 0) {
     throw new ConfigError(
       `model.dModel (${c.model.dModel}) must be divisible by model.nHeads (${c.model.nHeads})`,
-    );
-  }
-  if (c.model.vocabSize !== c.data.vocabSize) {
-    throw new ConfigError(
-      `model.vocabSize (${c.model.vocabSize}) must equal data.vocabSize (${c.data.vocabSize})`,
     );
   }
   if (c.data.promptMaxWords < c.data.promptMinWords) {
@@ -450,13 +303,13 @@ export function canonicalConfig(preset = "default", overrides: unknown = {}): Ca
     );
   }
   // BOS + prompt + completion + the EOS the reward model reads its score at.
-  const longest = 2 + c.data.promptMaxWords + Math.max(c.data.maxNewTokens, c.ppo.maxNewTokens);
+  const newTokens = Math.max(c.data.maxNewTokens, c.ppo.maxNewTokens);
+  const longest = 2 + c.data.promptMaxWords + newTokens;
   if (longest > c.model.context) {
     throw new ConfigError(
-      `a prompt of data.promptMaxWords ${c.data.promptMaxWords} words + BOS + ${
-        Math.max(c.data.maxNewTokens, c.ppo.maxNewTokens)
-      } new tokens + EOS needs context >= ${longest}, but model.context is ${c.model.context}`,
+      `a prompt of data.promptMaxWords ${c.data.promptMaxWords} words + BOS + ${newTokens} ` +
+        `new tokens + EOS needs model.context >= ${longest}, but it is ${c.model.context}`,
     );
   }
-  return c;
+  if (c.methods.some((m) => m === "ppo" || m === "ppo_gt")) checkPpoRules(c.ppo, "ppo");
 }

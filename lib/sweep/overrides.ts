@@ -4,8 +4,10 @@
  * Every `--dotted.key value` (or `--dotted.key=value`) names a field of the experiment's
  * {@link Schema}; its value is coerced to the field's type and checked against the spec, so
  * a typo fails before any run starts. A comma list on a scalar field (number, boolean,
- * enum, string) is a grid axis; {@link expandGrid} takes the cartesian product. On list
- * fields (`numberList`, `stringList`) a comma list is the one list value instead.
+ * enum, string) is a grid axis (lib/sweep/grid.ts takes the cartesian product); on list
+ * fields (`numberList`, `stringList`) a comma list is the one list value instead. Values
+ * are checked one by one here; a grid that repeats a value, a number that underflows to 0
+ * or overflows to Infinity, is an error.
  *
  * Reserved options (not config fields): `--preset NAME`, `--jobs N`, `--shard i/n`,
  * `--results DIR`, and the flags `--dry-run` and `--help` (`-h`). Other tokens that do
@@ -20,6 +22,7 @@
 import { ConfigError, show } from "../util/errors.ts";
 import { allowed, checkField, type FieldSpec, type Schema } from "../util/schema.ts";
 import { parseShard, type Shard } from "./shard.ts";
+import type { GridAxis } from "./grid.ts";
 
 /** Options that steer the sweep rather than the experiment's config. */
 export interface SweepOptions {
@@ -35,14 +38,6 @@ export interface SweepOptions {
   dryRun: boolean;
   /** `--help` or `-h`. */
   help: boolean;
-}
-
-/** One grid axis: the config field (dotted path) and the values it takes, in order. */
-export interface GridAxis {
-  /** Dotted path into the config, e.g. `ppo.beta`. */
-  path: string;
-  /** Validated values, at least two, no repeats. */
-  values: unknown[];
 }
 
 /** What {@link parseOverrides} returns. */
@@ -262,7 +257,15 @@ function parseNum(key: string, raw: string, s: string, spec: FieldSpec): number 
       `--${key} ${raw}: ${show(s)} is not a number (${key} must be ${allowed(spec)})`,
     );
   }
-  return Number(t);
+  const x = Number(t);
+  // 1e-400 reads as 0 and 1e400 as Infinity: never run a value the user did not write.
+  if (x === 0 && /[1-9]/.test(t.split(/[eE]/)[0]!)) {
+    throw new ConfigError(`--${key} ${raw}: ${t} underflows to 0 in double precision`);
+  }
+  if (!Number.isFinite(x)) {
+    throw new ConfigError(`--${key} ${raw}: ${t} overflows double precision`);
+  }
+  return x;
 }
 
 function parseBool(s: string): boolean | undefined {
@@ -326,19 +329,6 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split(".");
-  let cur = obj;
-  for (const part of parts.slice(0, -1)) {
-    const next = cur[part];
-    if (typeof next !== "object" || next === null || Array.isArray(next)) {
-      throw new ConfigError(`cannot set ${path}: ${part} is ${show(next)}, not a section`);
-    }
-    cur = next as Record<string, unknown>;
-  }
-  cur[parts.at(-1)!] = value;
-}
-
 function ensurePath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split(".");
   let cur = obj;
@@ -347,55 +337,4 @@ function ensurePath(obj: Record<string, unknown>, path: string, value: unknown):
     cur = cur[part] as Record<string, unknown>;
   }
   cur[parts.at(-1)!] = value;
-}
-
-/**
- * The grid's points as flat `{path: value}` records, in the order {@link expandGrid} uses:
- * the cartesian product with the first axis varying slowest (like nested loops written in
- * command-line order). No axes gives one empty point.
- */
-export function gridPoints(grid: readonly GridAxis[]): Record<string, unknown>[] {
-  let points: Record<string, unknown>[] = [{}];
-  for (const axis of grid) {
-    const next: Record<string, unknown>[] = [];
-    for (const p of points) for (const v of axis.values) next.push({ ...p, [axis.path]: v });
-    points = next;
-  }
-  return points;
-}
-
-/**
- * One config per grid point: deep copies of `base` with each axis's field set.
- * @param base a resolved config (frozen is fine; copies are not frozen).
- * @param grid axes from {@link parseOverrides}.
- * @returns `prod(values.length)` configs in {@link gridPoints} order.
- * @throws ConfigError when an axis path does not exist in `base`.
- */
-export function expandGrid<T>(base: T, grid: readonly GridAxis[]): T[] {
-  return gridPoints(grid).map((point) => {
-    const copy = structuredClone(base) as Record<string, unknown>;
-    for (const [path, value] of Object.entries(point)) {
-      if (!hasPath(copy, path)) {
-        throw new ConfigError(`grid axis ${path} is not a field of the config`);
-      }
-      setPath(copy, path, value);
-    }
-    return copy as T;
-  });
-}
-
-function hasPath(obj: Record<string, unknown>, path: string): boolean {
-  let cur: unknown = obj;
-  for (const part of path.split(".")) {
-    if (typeof cur !== "object" || cur === null || !(part in cur)) return false;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return true;
-}
-
-/** Nested overrides for one grid point (e.g. to merge into defaults with `resolveConfig`). */
-export function pointOverrides(point: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [path, value] of Object.entries(point)) ensurePath(out, path, value);
-  return out;
 }

@@ -43,6 +43,21 @@ export async function writeCsvTable(table: ColumnTable, path: string): Promise<v
   await writeTextAtomic(path, csv);
 }
 
+/**
+ * Metric rows (one per logged step) as a CSV file, with the union of the rows' columns in
+ * order of first appearance; a row that lacks a column gets NaN there (written empty).
+ * @param path the CSV file, written atomically.
+ * @param rows e.g. a trainer's metric rows.
+ */
+export async function writeMetricRows(
+  path: string,
+  rows: readonly Readonly<Record<string, number>>[],
+): Promise<void> {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const table = aq.table(Object.fromEntries(cols.map((c) => [c, rows.map((r) => r[c] ?? NaN)])));
+  await writeCsvTable(table, path);
+}
+
 /** Count fields per record (quote-aware) and compare with the header. */
 function checkCsvShape(path: string, text: string): void {
   if (text.includes("\0")) {

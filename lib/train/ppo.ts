@@ -30,6 +30,7 @@ import { collectRollout, type RewardSource, type Rollout, sequenceKl } from "./r
 import { Progress } from "../util/progress.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
+import { ConfigError } from "../util/errors.ts";
 
 /** PPO hyper-parameters (names follow TRL's PPOConfig where they coincide). */
 export interface PpoConfig {
@@ -66,7 +67,7 @@ export interface PpoConfig {
   /** Per-token KL estimator in the shaped reward. */
   klEstimator: KlEstimator;
   /** Target KL (nats per sequence) of the adaptive controller; null: fixed β. */
-  klTarget: number | null;
+  adaptiveKlTarget: number | null;
   /** Horizon of the adaptive controller, in samples. */
   klHorizon: number;
   /** Whiten the sequence scores over each rollout batch. */
@@ -76,7 +77,7 @@ export interface PpoConfig {
   /** Subtract this from the score of completions that hit the length limit without EOS. */
   noEosPenalty: number | null;
   /** Stop an iteration's epochs when approx KL(π_old‖π) exceeds this (null: never). */
-  targetKl: number | null;
+  earlyStopKl: number | null;
   /** Emit sample texts every this many iterations (0: never). */
   sampleEvery: number;
   /** Seed of prompt order and sampling. */
@@ -101,12 +102,17 @@ export const PPO_CONFIG_SCHEMA: Schema<PpoConfig> = {
   lambda: { type: "number", min: 0, max: 1, doc: "GAE λ" },
   beta: { type: "number", min: 0, doc: "KL coefficient β" },
   klEstimator: { type: "enum", values: KL_ESTIMATORS, doc: "per-token KL estimator" },
-  klTarget: { type: "number", gt: 0, nullable: true, doc: "adaptive KL target, null = fixed β" },
+  adaptiveKlTarget: {
+    type: "number",
+    gt: 0,
+    nullable: true,
+    doc: "adaptive KL target, null = fixed β",
+  },
   klHorizon: { type: "number", gt: 0, doc: "adaptive KL horizon in samples" },
   whitenRewards: { type: "boolean", doc: "whiten sequence scores per rollout" },
   rewardClip: { type: "number", gt: 0, nullable: true, doc: "clip scores to ±c, null = off" },
   noEosPenalty: { type: "number", min: 0, nullable: true, doc: "penalty for no EOS, null = off" },
-  targetKl: { type: "number", gt: 0, nullable: true, doc: "early-stop approx KL, null = off" },
+  earlyStopKl: { type: "number", gt: 0, nullable: true, doc: "early-stop approx KL, null = off" },
   sampleEvery: { type: "number", int: true, min: 0, doc: "emit samples every N iterations" },
   seed: { type: "number", int: true, doc: "seed of prompts and sampling" },
 };
@@ -129,19 +135,41 @@ export const PPO_DEFAULTS: PpoConfig = {
   lambda: 0.95,
   beta: 0.1,
   klEstimator: "k1",
-  klTarget: null,
+  adaptiveKlTarget: null,
   klHorizon: 10000,
   whitenRewards: false,
   rewardClip: null,
   noEosPenalty: null,
-  targetKl: 0.1,
+  earlyStopKl: 0.1,
   sampleEvery: 10,
   seed: 0,
 };
 
-/** Validate a PPO config over {@link PPO_DEFAULTS}. */
+/** Validate a PPO config over {@link PPO_DEFAULTS}, field by field and across fields. */
 export function ppoConfig(overrides: Partial<PpoConfig> = {}, section = "ppo"): PpoConfig {
-  return resolveConfig(section, PPO_CONFIG_SCHEMA, PPO_DEFAULTS, overrides);
+  const c = resolveConfig(section, PPO_CONFIG_SCHEMA, PPO_DEFAULTS, overrides);
+  checkPpoRules(c, section);
+  return c;
+}
+
+/**
+ * The rules that tie PPO fields together, checked before any work so the message names
+ * the fields as the user typed them (`section` is their prefix, e.g. `ppo`).
+ * @throws ConfigError when adaptive KL control has β = 0 (the controller scales β
+ *   multiplicatively, so it could never leave 0).
+ */
+export function checkPpoRules(
+  c: Pick<PpoConfig, "beta" | "adaptiveKlTarget">,
+  section = "ppo",
+): void {
+  if (c.adaptiveKlTarget !== null && !(c.beta > 0)) {
+    throw new ConfigError(
+      `${section}.beta must be > 0 when ${section}.adaptiveKlTarget is set ` +
+        `(${c.adaptiveKlTarget}): the adaptive controller scales β multiplicatively, so ` +
+        `from ${c.beta} it could never move; give ${section}.beta > 0 or ` +
+        `${section}.adaptiveKlTarget null`,
+    );
+  }
 }
 
 /** A few completions of an iteration, for logs and samples.jsonl. */
@@ -184,14 +212,19 @@ export interface PpoRun {
 /** Train `policy` and `value` in place; returns one row per iteration. */
 export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
   const { policy, value, config: c } = run;
+  checkPpoRules(c);
   const scoreName = run.rewardMetric ?? "reward/score";
   if (run.prompts.length === 0) throw new RangeError("PPO needs at least one prompt");
   const rng = new Rng(c.seed);
   const policyOpt = new AdamW(policy.params, { gradClip: c.gradClip });
   const valueOpt = new AdamW(value.params, { gradClip: c.gradClip });
-  const controller: KlController = c.klTarget === null
+  const controller: KlController = c.adaptiveKlTarget === null
     ? new FixedKlController(c.beta)
-    : new AdaptiveKlController({ initBeta: c.beta, target: c.klTarget, horizon: c.klHorizon });
+    : new AdaptiveKlController({
+      initBeta: c.beta,
+      target: c.adaptiveKlTarget,
+      horizon: c.klHorizon,
+    });
   const bar = new Progress({
     label: run.progress || `ppo β=${c.beta}`,
     total: c.iterations,
@@ -354,7 +387,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         });
         for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + checkFinite(k, v, it);
         count++;
-        if (c.targetKl !== null && m["ppo/approx_kl"]! > c.targetKl) {
+        if (c.earlyStopKl !== null && m["ppo/approx_kl"]! > c.earlyStopKl) {
           earlyStop = 1;
           break epochs;
         }

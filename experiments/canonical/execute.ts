@@ -1,54 +1,62 @@
 /**
- * Run the canonical experiment: upstream stages in this process, then every method run
- * of this shard — in this process (`jobs` 1) or in parallel worker processes — then the
- * experiment's summary tables and plots. Failed runs are reported at the end, with their
- * error and kept checkpoint (see runs.ts); the others still finish.
+ * Execute a planned sweep (plan.ts): the upstream stages of every distinct chain in this
+ * process, then the runs of this shard — in this process (`jobs` 1) or in worker processes
+ * (worker.ts) — then the summary tables and plots. Failed runs are reported at the end,
+ * with their error and kept checkpoint; the others still finish.
  *
  * Two sweeps may share a results directory: each stage and each run is computed by one
- * process while the other waits for its lock and then reuses the result (lib/sweep/lock.ts),
- * so both end with the same summary. PNG plots take seconds each (a headless Chromium);
- * `RLHF_PNG=0` skips them.
+ * process while the other waits for its lock and then reuses the result
+ * (lib/sweep/lock.ts). PNG plots take seconds each (a headless Chromium); `RLHF_PNG=0`
+ * skips them.
  *
  * @module
  */
 import { join } from "node:path";
 import * as aq from "arquero";
-import type { CanonicalConfig } from "./config.ts";
-import { runUpstream, type Upstream, writeJson } from "./stages.ts";
-import { enumerateRuns, executeRun, faultFromEnv, readFailure, type RunSpec } from "./runs.ts";
+import type { PlannedRun, SweepPlan } from "./plan.ts";
+import { executeRun, faultFromEnv } from "./run.ts";
+import { runUpstream, type Upstream } from "./stages/upstream.ts";
+import { writeJson } from "../../lib/sweep/json_file.ts";
+import { readFailure } from "../../lib/sweep/run_record.ts";
 import { runPool, spawnDeno } from "../../lib/sweep/pool.ts";
-import { shardItems } from "../../lib/sweep/shard.ts";
-import type { Shard } from "../../lib/sweep/shard.ts";
+import { type Shard, shardItems } from "../../lib/sweep/shard.ts";
 import { readCsvTable, summariseOverSeeds, writeCsvTable } from "../../lib/sweep/results_table.ts";
 import { reportFigures, writePlots, type WrittenPlots } from "../../lib/plot/report.ts";
 import { ConfigError, KitError } from "../../lib/util/errors.ts";
 
-/** How to run a sweep. */
-export interface SweepOptions {
+/** How to run a planned sweep. */
+export interface ExecuteOptions {
   /** Experiment name: results go to `<results>/<experiment>/`. */
   experiment: string;
-  config: CanonicalConfig;
+  /** The planned runs. */
+  plan: SweepPlan;
   /** Results root (default `results`). */
   results: string;
-  /** Parallel worker processes for the method runs (1: in this process). */
+  /** Parallel worker processes for the runs (1: in this process). */
   jobs: number;
+  /** Run only this shard of the runs. */
   shard?: Shard;
   /** Write PNGs beside the HTML plots when a Chromium exists. */
   png?: boolean;
+  /** Progress messages (default: stderr). */
   log?: (m: string) => void;
 }
 
 /** What a sweep leaves behind. */
 export interface SweepResult {
+  /** `<results>/<experiment>`. */
   root: string;
-  upstream: Upstream;
-  runs: RunSpec[];
-  failed: { run: RunSpec; error: string }[];
-  /** One row per run of this shard. */
+  /** The runs of this shard. */
+  runs: PlannedRun[];
+  /** Runs that failed, with their error. */
+  failed: { run: PlannedRun; error: string }[];
+  /** One row per finished run of this shard. */
   summary: aq.ColumnTable;
+  /** Where `summary` was written. */
   summaryPath: string;
-  /** Means and 95% intervals over seeds. */
+  /** Means and 95% intervals over seeds (unsharded sweeps). */
   grouped?: aq.ColumnTable;
+  /** The plots written (unsharded sweeps). */
   plots?: WrittenPlots;
 }
 
@@ -58,7 +66,7 @@ export interface SweepResult {
  * name a method or run of this sweep.
  * @throws ConfigError naming the problem.
  */
-export function checkSweep(o: Pick<SweepOptions, "experiment" | "config" | "results">): void {
+export function checkSweep(o: Pick<ExecuteOptions, "experiment" | "plan" | "results">): void {
   const root = join(o.results, o.experiment);
   const write = Deno.permissions.querySync({ name: "write", path: root }).state;
   if (write !== "granted") {
@@ -68,38 +76,43 @@ export function checkSweep(o: Pick<SweepOptions, "experiment" | "config" | "resu
     );
   }
   const fault = faultFromEnv();
-  if (fault && !(o.config.methods as string[]).includes(fault.target)) {
-    if (!enumerateRuns(o.experiment, o.config).some((r) => r.id === fault.target)) {
-      throw new ConfigError(
-        `RLHF_FAULT targets ${JSON.stringify(fault.target)}, which is not a method or run of ` +
-          `this sweep (methods: ${o.config.methods.join(", ")})`,
-      );
-    }
+  if (fault && !o.plan.runs.some((r) => r.method === fault.target || r.id === fault.target)) {
+    throw new ConfigError(
+      `RLHF_FAULT targets ${JSON.stringify(fault.target)}, which is not a method or run of ` +
+        `this sweep (methods: ${o.plan.base.methods.join(", ")})`,
+    );
   }
 }
 
 /** Run (or resume) the sweep. */
-export async function sweep(o: SweepOptions): Promise<SweepResult> {
+export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
   const log = o.log ?? ((m: string) => console.error(m));
   checkSweep(o);
-  const all = enumerateRuns(o.experiment, o.config);
   const root = join(o.results, o.experiment);
   const cache = join(root, ".cache");
   await Deno.mkdir(cache, { recursive: true });
   log(`results: ${root}`);
-  const upstream = await runUpstream(cache, o.config, log);
-  const runs = o.shard ? shardItems(all, o.shard.index, o.shard.count) : all;
-  log(`${runs.length} of ${all.length} runs in this shard, ${o.jobs} at a time`);
+  const runs = o.shard ? shardItems(o.plan.runs, o.shard.index, o.shard.count) : o.plan.runs;
+  // One upstream chain per distinct reward-model key (its key covers every stage before it).
+  const chains = new Map<string, Promise<Upstream>>();
+  const upstreamOf = async (r: PlannedRun): Promise<Upstream> => {
+    let u = chains.get(r.upstream.rm);
+    if (!u) chains.set(r.upstream.rm, u = runUpstream(cache, r.config, log));
+    return await u;
+  };
+  for (const r of runs) await upstreamOf(r);
+  log(`${runs.length} of ${o.plan.runs.length} runs in this shard, ${o.jobs} at a time`);
 
   const jobDir = join(cache, "jobs");
   await Deno.mkdir(jobDir, { recursive: true });
-  const runOne = async (r: RunSpec): Promise<void> => {
+  const runOne = async (r: PlannedRun): Promise<void> => {
+    const upstream = await upstreamOf(r);
     if (o.jobs === 1) {
-      await executeRun(cache, root, o.config, upstream, r, log);
+      await executeRun(cache, root, r, upstream, log);
       return;
     }
     const job = join(jobDir, `${r.id}.json`);
-    await writeJson(job, { cache, root, config: o.config, upstream, run: r });
+    await writeJson(job, { cache, root, run: r, upstream });
     const code = await spawnDeno([new URL("./worker.ts", import.meta.url).pathname, job], {
       // The worker writes only under this experiment's results (and temp files).
       permissions: [
@@ -109,7 +122,7 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
         "--allow-run",
         "--allow-sys",
       ],
-      prefix: `${r.method} ${r.beta ?? `n${r.n}`} s${r.seed}`,
+      prefix: r.id.slice(0, r.id.lastIndexOf("__")),
     });
     if (code !== 0) throw new KitError(`worker exited with code ${code}`);
   };
@@ -144,7 +157,6 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   const summaryPath = join(root, `summary${suffix}.csv`);
   const out: SweepResult = {
     root,
-    upstream,
     runs,
     failed: report.failed.map((f) => ({ run: f.task, error: f.error.message })),
     summary,
@@ -152,11 +164,19 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   };
   if (summary.numRows() === 0) return out;
   await writeCsvTable(summary, summaryPath);
-  if (!o.shard) {
-    Object.assign(out, await summariseAndPlot(root, summary, o.png));
-  }
+  if (!o.shard) Object.assign(out, await summariseAndPlot(root, summary, o.png));
   return out;
 }
+
+/** Summary columns that are headline numbers, not labels of a run. */
+export const SUMMARY_METRICS = [
+  "reward_gold",
+  "reward_proxy",
+  "kl",
+  "entropy",
+  "distinct_2",
+  "length",
+] as const;
 
 /** Group over seeds, write `summary_by_method.csv`, and draw the plots of an experiment. */
 export async function summariseAndPlot(
@@ -165,13 +185,13 @@ export async function summariseAndPlot(
   png = Deno.env.get("RLHF_PNG") !== "0",
   title = root.split("/").filter(Boolean).pop() ?? "experiment",
 ): Promise<{ grouped: aq.ColumnTable; plots: WrittenPlots }> {
-  const metrics = ["reward_gold", "reward_proxy", "kl", "entropy", "distinct_2", "length"]
-    .filter((m) => summary.columnNames().includes(m));
-  const withKeys = summary.derive({
-    beta: (d: { beta: number | null }) => d.beta,
-    n: (d: { n: number | null }) => d.n,
-  });
-  const grouped = summariseOverSeeds(withKeys, { groupBy: ["method", "beta", "n"], metrics });
+  const cols = summary.columnNames();
+  const metrics = SUMMARY_METRICS.filter((m) => cols.includes(m));
+  // Every label but the seed identifies a group: method, β or n, and any other axis.
+  const labels = cols.filter((c) =>
+    c !== "run_id" && c !== "seed" && !(metrics as readonly string[]).includes(c)
+  );
+  const grouped = summariseOverSeeds(summary, { groupBy: labels, metrics });
   await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
   const curves = await runCurves(root, summary.array("run_id") as string[]);
   const figs = reportFigures(grouped, { title, metrics: curves });

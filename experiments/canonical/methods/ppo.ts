@@ -1,0 +1,83 @@
+/**
+ * PPO against the reward model (`ppo`) and against the hidden gold reward (`ppo_gt`, an
+ * upper reference: what PPO reaches when the reward is not a learned proxy).
+ *
+ * @module
+ */
+import type { CanonicalConfig, Method } from "../config.ts";
+import { type PpoConfig, trainPpo } from "../../../lib/train/ppo.ts";
+import { ScalarModel } from "../../../lib/models/scalar_head.ts";
+import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
+import { evalConfig, type MethodRunConfig, type MethodSpec } from "./types.ts";
+
+/** The typed config of one PPO run. */
+export interface PpoRunConfig extends MethodRunConfig {
+  /** `ppo` trains on the reward model, `ppo_gt` on the gold reward. */
+  readonly method: "ppo" | "ppo_gt";
+  /** The trainer's config, β and seed included. */
+  readonly trainer: PpoConfig;
+  /** Value model initialisation. */
+  readonly valueInit: "reward" | "sft";
+}
+
+/** One grid point → the PPO run config (the trainer's seed is the point's seed). */
+export function ppoRunConfig(c: CanonicalConfig, method: "ppo" | "ppo_gt"): PpoRunConfig {
+  const { valueInit, ...trainer } = c.ppo;
+  return { method, trainer: { ...trainer, seed: c.seed }, valueInit, eval: evalConfig(c) };
+}
+
+/** PPO and PPO-GT. */
+export const PPO_SPEC: MethodSpec<PpoRunConfig> = {
+  knob: "ppo.beta",
+  inputs: ["data", "sft", "rm"],
+  runConfig: (c: CanonicalConfig, method: Method) => {
+    if (method !== "ppo" && method !== "ppo_gt") throw new RangeError(`${method} is not PPO`);
+    return ppoRunConfig(c, method);
+  },
+  train: async (ctx, run) => {
+    const policy = ctx.sft.clone(true);
+    const value = run.valueInit === "reward"
+      ? ctx.rm.clone(true)
+      : ScalarModel.fromLM(ctx.sft, run.trainer.seed);
+    const tok = ctx.data.tokenizer;
+    const samples: Record<string, unknown>[] = [];
+    ctx.record.checkpoints.save = (path, step) =>
+      saveCheckpoint(path, policy, {
+        tokenizer: tok.toJSON(),
+        meta: { stage: "run", run: ctx.runId, step },
+      });
+    const onProxy = run.method === "ppo";
+    try {
+      const rows = await trainPpo({
+        policy,
+        ref: ctx.sft,
+        value,
+        // PPO trains on the reward model and watches gold; PPO-GT the other way round.
+        reward: onProxy ? ctx.proxy : ctx.gold,
+        rewardMetric: onProxy ? "reward/proxy" : "reward/gold",
+        monitors: onProxy ? { "reward/gold": ctx.gold } : { "reward/proxy": ctx.proxy },
+        prompts: ctx.data.trainPrompts,
+        config: run.trainer,
+        onSamples: (ss) =>
+          ss.forEach((s) =>
+            samples.push({
+              kind: "train",
+              step: s.step,
+              prompt: tok.decode(s.prompt),
+              completion: tok.decode(s.response),
+              score: s.score,
+            })
+          ),
+        progress: ctx.label,
+        onRow: (row) => ctx.record.rows.push(row),
+        afterStep: (done) => ctx.record.checkpoints.afterStep(done),
+      });
+      return { rows, samples, policy };
+    } catch (e) {
+      policy.dispose();
+      throw e;
+    } finally {
+      value.dispose();
+    }
+  },
+};

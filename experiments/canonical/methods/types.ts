@@ -1,0 +1,93 @@
+/**
+ * What every method of the canonical experiment provides: a run-config builder (one
+ * grid point → the typed config its trainer takes) and a body that trains with exactly
+ * that config. The builder's object is also what the run's cache key hashes and what its
+ * config.json records, so the three can never disagree.
+ *
+ * To add a method: write `methods/<name>.ts` exporting a {@link MethodSpec}, register it
+ * in `methods/mod.ts` and add its name to `METHODS` in config.ts (docs/architecture.md,
+ * "Adding a method").
+ *
+ * @module
+ */
+import type { CanonicalConfig, Method } from "../config.ts";
+import type { CanonicalData } from "../stages/data.ts";
+import type { Upstream, UpstreamStage } from "../stages/upstream.ts";
+import type { CausalLM } from "../../../lib/models/causal_lm.ts";
+import type { ScalarModel } from "../../../lib/models/scalar_head.ts";
+import type { RewardSource } from "../../../lib/train/rollout.ts";
+import type { MetricRow } from "../../../lib/train/metrics.ts";
+import type { PolicyEval } from "../../../lib/eval/policy_eval.ts";
+import type { RunContext } from "../../../lib/sweep/run_record.ts";
+
+/** How a run's policy is evaluated on the held-out prompts (part of every run config). */
+export interface EvalConfig {
+  /** New tokens per evaluation completion. */
+  maxNewTokens: number;
+  /** Seed of the evaluation samples. */
+  seed: number;
+  /** The gold reward measured. */
+  gold: CanonicalConfig["gold"];
+}
+
+/** The evaluation settings of a grid point. */
+export function evalConfig(c: CanonicalConfig): EvalConfig {
+  // Offset from the training seed so evaluation samples are not the training draws.
+  return { maxNewTokens: c.data.maxNewTokens, seed: c.seed + 1000, gold: c.gold };
+}
+
+/** Everything a method's body may read: upstream results, loaded models, reward sources. */
+export interface MethodContext {
+  /** The grid point's whole config (for fields that do not change results). */
+  experiment: CanonicalConfig;
+  /** The upstream stages of this point. */
+  upstream: Upstream;
+  /** Tokenizer and prompts. */
+  data: CanonicalData;
+  /** The SFT model: the reference policy (frozen; never train it). */
+  sft: CausalLM;
+  /** The reward model (frozen). */
+  rm: ScalarModel;
+  /** The hidden gold reward on token ids. */
+  gold: RewardSource;
+  /** The reward model as a reward source. */
+  proxy: RewardSource;
+  /** The run's record: push metric rows, set the checkpoint saver. */
+  record: RunContext;
+  /** Label for progress bars, e.g. `ppo β=0.1`. */
+  label: string;
+  /** The run's id (recorded in checkpoints). */
+  runId: string;
+}
+
+/** What a method's body returns. */
+export interface Trained {
+  /** Step metrics. */
+  rows: MetricRow[];
+  /** Training samples (kind "train") for samples.jsonl. */
+  samples: Record<string, unknown>[];
+  /** The trained policy, evaluated and disposed by the caller; or */
+  policy?: CausalLM;
+  /** the method's own evaluation (best-of-n: no policy to sample from). */
+  evaluation?: PolicyEval;
+}
+
+/** A method's run config: JSON, with the method's name; hashed and written as is. */
+export interface MethodRunConfig {
+  /** The method. */
+  readonly method: Method;
+  /** Evaluation settings. */
+  readonly eval: EvalConfig;
+}
+
+/** One method (or a family of methods sharing a trainer). */
+export interface MethodSpec<R extends MethodRunConfig = MethodRunConfig> {
+  /** The config field of the method's knob (β or n): always part of a run's name. */
+  knob: "ppo.beta" | "dpo.beta" | "bon.n";
+  /** Upstream stages whose keys enter the run's key. */
+  inputs: readonly UpstreamStage[];
+  /** The run config of one grid point: the one object the key, config.json and trainer use. */
+  runConfig(c: CanonicalConfig, method: Method): R;
+  /** Train (or sample) with exactly `run`. */
+  train(ctx: MethodContext, run: R): Promise<Trained>;
+}

@@ -1,0 +1,226 @@
+/**
+ * From a preset and the command line to the list of runs — the canonical experiment's
+ * grid, planned before any work:
+ *
+ *   preset grid + command line → axes → points (cartesian product) → one validated config
+ *   per point → for each method, its run config and cache key → distinct runs, named.
+ *
+ * Every rule is checked for every point here, so a bad combination fails at once with the
+ * fields the user typed. A run's key hashes its run config and the keys of the upstream
+ * stages it reads, so an axis a method does not read (`dpo.beta` for PPO) never forks it,
+ * and an upstream axis (`prefs.tau`) forks exactly the runs downstream of it. A run's id
+ * is readable and carries its key: `ppo__beta0.05__seed1__3fa29c1e`.
+ *
+ * @module
+ */
+import { type CanonicalConfig, type Method, resolveCanonical } from "./config.ts";
+import type { ResolvedPreset } from "./presets.ts";
+import { METHOD_SPECS, type MethodRunConfig } from "./methods/mod.ts";
+import { STAGE_FORMAT } from "./stages/data.ts";
+import { upstreamKeys, type UpstreamStage } from "./stages/upstream.ts";
+import {
+  applyPoint,
+  checkDistinct,
+  type GridAxis,
+  type GridPoint,
+  gridPoints,
+  mergeAxes,
+} from "../../lib/sweep/grid.ts";
+import { stageKey } from "../../lib/sweep/stage_cache.ts";
+import { ConfigError, show } from "../../lib/util/errors.ts";
+
+/** One planned run. */
+export interface PlannedRun {
+  /** `<method>__<knob><value>__seed<seed>[__<axis><value>…]__<key8>`. */
+  id: string;
+  /** The method. */
+  method: Method;
+  /** The grid point's whole config. */
+  config: CanonicalConfig;
+  /** The grid point (axis values) the run was first planned at. */
+  point: GridPoint;
+  /** The method's run config: what the trainer takes, the key hashes, config.json records. */
+  runConfig: MethodRunConfig;
+  /** The run's cache key. */
+  key: string;
+  /** Keys of the upstream stages of its point. */
+  upstream: Record<UpstreamStage, string>;
+  /**
+   * The values that tell this run apart, as summary columns: `beta` or `n` (the method's
+   * knob), `seed`, and every other axis that changes this run (by dotted path).
+   */
+  labels: Record<string, unknown>;
+}
+
+/** A sweep, planned. */
+export interface SweepPlan {
+  /** The preset it starts from. */
+  preset: string;
+  /** The grid's axes after the command line. */
+  axes: GridAxis[];
+  /** The config without grid values applied (the preset plus single-valued overrides). */
+  base: CanonicalConfig;
+  /** Distinct runs, in a stable order: method, then grid point. */
+  runs: PlannedRun[];
+}
+
+/** The stage name of a method's runs in the cache. */
+export function runStageName(method: Method): string {
+  return `run-${method}`;
+}
+
+/**
+ * Plan a sweep: the preset's grid, the command line's overrides (nested, single values)
+ * and its axes (several values) → every run, checked and named.
+ * @param assigned every field the command line set, as axes (one value: pinned).
+ * @throws ConfigError for a bad value or combination, naming the fields (and the grid point).
+ */
+export async function planSweep(
+  preset: ResolvedPreset,
+  overrides: Record<string, unknown>,
+  assigned: readonly GridAxis[],
+): Promise<SweepPlan> {
+  const axes = mergeAxes(preset.grid, assigned);
+  checkDistinct(axes);
+  const base = resolveCanonical(preset.config, overrides);
+  const points = gridPoints(axes);
+  const configs = points.map((p) => configAt(base, p, axes.length > 0));
+  const keyCache = new Map<string, Promise<RunKey>>();
+  const keyOf = (method: Method, c: CanonicalConfig) => {
+    const id = `${method} ${JSON.stringify(c)}`;
+    let k = keyCache.get(id);
+    if (!k) keyCache.set(id, k = runKey(method, c));
+    return k;
+  };
+  const runs: PlannedRun[] = [];
+  const seen = new Set<string>();
+  for (const method of base.methods) {
+    for (let i = 0; i < points.length; i++) {
+      const c = configs[i]!;
+      const { key, runConfig, upstream } = await keyOf(method, c);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const labels = await runLabels(method, c, points[i]!, axes, base, keyOf);
+      runs.push({
+        id: runId(method, labels, axes, key),
+        method,
+        config: c,
+        point: points[i]!,
+        runConfig,
+        key,
+        upstream,
+        labels,
+      });
+    }
+  }
+  return { preset: preset.name, axes, base, runs };
+}
+
+/**
+ * Plan one run of a method at a config outside any grid (a notebook's single run, a rerun):
+ * its labels are the knob and the seed unless given, its id is built from them.
+ * @throws ConfigError when the config breaks a rule, or `id` does not end in its key.
+ */
+export async function planRun(
+  method: Method,
+  config: CanonicalConfig,
+  given: { id?: string; labels?: Record<string, unknown> } = {},
+): Promise<PlannedRun> {
+  const c = resolveCanonical(config);
+  const { key, runConfig, upstream } = await runKey(method, c);
+  const knob = METHOD_SPECS[method].knob;
+  const labels = given.labels ??
+    { [knob === "bon.n" ? "n" : "beta"]: valueAt(c, knob), seed: c.seed };
+  const id = given.id ?? runId(method, labels, [], key);
+  if (!id.endsWith(`__${key.slice(0, 8)}`)) {
+    throw new ConfigError(
+      `run id ${show(id)} does not end in its config's key ${key.slice(0, 8)}: the config ` +
+        `does not describe that run`,
+    );
+  }
+  return { id, method, config: c, point: {}, runConfig, key, upstream, labels };
+}
+
+/** The config of one grid point, checked; errors name the point when there is a grid. */
+function configAt(base: CanonicalConfig, point: GridPoint, named: boolean): CanonicalConfig {
+  try {
+    return resolveCanonical(applyPoint(base, point));
+  } catch (e) {
+    if (!(e instanceof ConfigError) || !named) throw e;
+    const where = Object.entries(point).map(([k, v]) => `--${k} ${show(v)}`).join(" ");
+    throw new ConfigError(`at grid point ${where}: ${e.message}`);
+  }
+}
+
+interface RunKey {
+  key: string;
+  runConfig: MethodRunConfig;
+  upstream: Record<UpstreamStage, string>;
+}
+
+/** A method run's key at a config: its run config and the upstream keys it reads. */
+async function runKey(method: Method, c: CanonicalConfig): Promise<RunKey> {
+  const spec = METHOD_SPECS[method];
+  const runConfig = spec.runConfig(c, method);
+  const upstream = await upstreamKeys(c);
+  const inputs = Object.fromEntries(spec.inputs.map((s) => [s, upstream[s]]));
+  const key = await stageKey(runStageName(method), runStageConfig(runConfig), inputs);
+  return { key, runConfig, upstream };
+}
+
+/** What a run's stage key hashes besides its inputs. */
+export function runStageConfig(runConfig: MethodRunConfig): Record<string, unknown> {
+  return { run: runConfig, format: STAGE_FORMAT };
+}
+
+/** The method's knob value, the seed, and every other axis whose value changes the run. */
+async function runLabels(
+  method: Method,
+  c: CanonicalConfig,
+  point: GridPoint,
+  axes: readonly GridAxis[],
+  base: CanonicalConfig,
+  keyOf: (m: Method, c: CanonicalConfig) => Promise<RunKey>,
+): Promise<Record<string, unknown>> {
+  const knob = METHOD_SPECS[method].knob;
+  const labels: Record<string, unknown> = {
+    [knob === "bon.n" ? "n" : "beta"]: valueAt(c, knob),
+    seed: c.seed,
+  };
+  const own = (await keyOf(method, c)).key;
+  for (const axis of axes) {
+    if (axis.path === knob || axis.path === "seed") continue;
+    for (const v of axis.values) {
+      if (JSON.stringify(v) === JSON.stringify(point[axis.path])) continue;
+      const other = resolveCanonical(applyPoint(base, { ...point, [axis.path]: v }));
+      if ((await keyOf(method, other)).key !== own) {
+        labels[axis.path] = point[axis.path];
+        break;
+      }
+    }
+  }
+  return labels;
+}
+
+/** The value at a dotted path of a config. */
+export function valueAt(c: unknown, path: string): unknown {
+  let cur: unknown = c;
+  for (const part of path.split(".")) cur = (cur as Record<string, unknown>)[part];
+  return cur;
+}
+
+/** A readable, filesystem-safe id ending in the key's first 8 hex digits. */
+function runId(
+  method: Method,
+  labels: Record<string, unknown>,
+  axes: readonly GridAxis[],
+  key: string,
+): string {
+  const last = (p: string) => p.split(".").at(-1)!;
+  const clash = (p: string) => axes.filter((a) => last(a.path) === last(p)).length > 1;
+  const parts = Object.entries(labels).map(([k, v]) => {
+    const name = clash(k) || k === "n" || k === "beta" || k === "seed" ? k : last(k);
+    return `${name}${String(v).replace(/[^A-Za-z0-9.+-]/g, "-")}`;
+  });
+  return [method, ...parts, key.slice(0, 8)].join("__");
+}

@@ -35,7 +35,7 @@ console.log(
 );
 console.log(
   "| tokenizer | vocab | tok/word train | tok/word reviews val | single-token words train | " +
-    "single-token words reviews val | byte tokens reviews val | UNK reviews val | fit s (min–max) |",
+    "single-token words reviews val | single-byte tokens reviews val | UNK reviews val | fit s (min–max) |",
 );
 console.log("|---|---|---|---|---|---|---|---|---|");
 const word = WordTokenizer.fit(train, 3000);
@@ -65,6 +65,10 @@ for (const v of sizes) {
   );
   if (v === 4000 || sampleTok === undefined) sampleTok = tok;
 }
+console.log(
+  `byte-fallback tokens (parts of a multi-byte character) on reviews val at vocab ` +
+    `${sampleTok!.vocabSize}: ${pct(sampleTok!.coverageReport(reviewsVal).byteFallbackTokens)}`,
+);
 console.log(`load average after fitting: ${load()}`);
 
 // Sample sentences: a seeded draw of reviews val sentences of 8–30 words.

@@ -1,16 +1,20 @@
 /**
- * Data: the Brown corpus, tokenizer, prompts, batches, annotators, preference tables and the bandit task.
+ * Data: the Brown corpus, tokenizers (word-level and byte-level BPE), prompts, batches,
+ * annotators, preference tables and the bandit task.
  *
  * @module
  */
 export * from "./annotators.ts";
 export * from "./bandit.ts";
+export * from "./bpe_tokenizer.ts";
 export * from "./brown.ts";
 export * from "./detokenize.ts";
 export * from "./lm_batches.ts";
+export * from "./load_tokenizer.ts";
 export * from "./preference_dataset.ts";
 export * from "./preference_table.ts";
 export * from "./prompts.ts";
 export * from "./response_batch.ts";
 export * from "./special_tokens.ts";
 export * from "./tokenizer.ts";
+export * from "./tokenizer_api.ts";

@@ -14,30 +14,26 @@ import { checkField } from "../util/schema.ts";
 import { writeTextAtomic } from "../util/atomic_write.ts";
 import { BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID } from "./special_tokens.ts";
 import { joinWords, splitText } from "./detokenize.ts";
+import type { CoverageReport, DecodeOptions, Tokenizer } from "./tokenizer_api.ts";
+import { preview, readTokenizerJson } from "./_tokenizer_file.ts";
 
 export { BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID } from "./special_tokens.ts";
 export { joinWords, splitText } from "./detokenize.ts";
+export type { DecodeOptions } from "./tokenizer_api.ts";
 
 /** The `format` tag (layout name and version) of a saved tokenizer, checked on load. */
 export const TOKENIZER_FORMAT = "rlhf-kit/word-tokenizer@1";
 
 /** A tokenizer as JSON (saved files and checkpoints): the vocabulary in id order. */
 export interface TokenizerJson {
+  /** {@link TOKENIZER_FORMAT}, checked on load. */
   format: typeof TOKENIZER_FORMAT;
   /** `words[id]` is the word with that id; `words[0..3]` are {@link SPECIAL_TOKENS}. */
   words: string[];
 }
 
-/** Options of {@link WordTokenizer.decode} and {@link WordTokenizer.decodeWords}. */
-export interface DecodeOptions {
-  /** Stop at the first EOS (default true); otherwise EOS is skipped like PAD and BOS. */
-  stopAtEos?: boolean;
-  /** How UNK is written (default `"<unk>"`, which {@link WordTokenizer.encodeText} reads back). */
-  unk?: string;
-}
-
 /** Word ↔ id mapping with special tokens; immutable once built. */
-export class WordTokenizer {
+export class WordTokenizer implements Tokenizer {
   readonly #vocab: readonly string[];
   readonly #ids: Map<string, number>;
 
@@ -95,6 +91,11 @@ export class WordTokenizer {
   /** The id of `word`, or UNK_ID when it is not in the vocabulary. */
   idOf(word: string): number {
     return this.#ids.get(word) ?? UNK_ID;
+  }
+
+  /** The word with id `id` (as {@link WordTokenizer.wordOf}), for tables of tokens. */
+  pieceOf(id: number): string {
+    return this.wordOf(id);
   }
 
   /** Whether `word` has an id of its own. */
@@ -198,6 +199,30 @@ export class WordTokenizer {
     return known / total;
   }
 
+  /**
+   * {@link WordTokenizer.coverage} as a report: one token per word, so the single-token
+   * share is the coverage and the UNK share the rest; no byte tokens.
+   */
+  coverageReport(sentences: readonly (readonly string[])[]): CoverageReport {
+    let words = 0;
+    for (const s of sentences) words += s.length;
+    const cov = this.coverage(sentences);
+    return {
+      words,
+      tokens: words,
+      tokensPerWord: words === 0 ? NaN : 1,
+      singleTokenWords: cov,
+      singleByteTokens: words === 0 ? NaN : 0,
+      byteFallbackTokens: words === 0 ? NaN : 0,
+      unkTokens: 1 - cov,
+    };
+  }
+
+  /** Σ tokens / Σ words of `sentences`: 1 for a word tokenizer; NaN when there are no words. */
+  tokensPerWord(sentences: readonly (readonly string[])[]): number {
+    return this.coverageReport(sentences).tokensPerWord;
+  }
+
   /** The tokenizer as plain JSON (a fresh object; the vocabulary is copied). */
   toJSON(): TokenizerJson {
     return { format: TOKENIZER_FORMAT, words: [...this.#vocab] };
@@ -252,30 +277,6 @@ export class WordTokenizer {
    *   a valid tokenizer.
    */
   static async load(path: string): Promise<WordTokenizer> {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new FileFormatError(`tokenizer file ${path} does not exist`);
-      }
-      throw new FileFormatError(`cannot read tokenizer file ${path}: ${(e as Error).message}`);
-    }
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (e) {
-      throw new FileFormatError(
-        `tokenizer file ${path} is not valid JSON (${(e as Error).message}); ` +
-          `it may be truncated: delete it and rerun the data stage`,
-      );
-    }
-    return WordTokenizer.fromJSON(obj, `tokenizer file ${path}`);
+    return WordTokenizer.fromJSON(await readTokenizerJson(path), `tokenizer file ${path}`);
   }
-}
-
-/** A short rendering of a bad value for messages. */
-function preview(v: unknown): string {
-  const s = v === undefined ? "undefined" : JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -7,13 +7,7 @@
 import { join } from "node:path";
 import { Rng } from "../lib/util/rng.ts";
 import { assertEquals, assertStringIncludes } from "./assert.ts";
-import {
-  differingResults,
-  incompleteFiles,
-  runDeno,
-  spawnSweep,
-  sweepArgs,
-} from "./_sweep_process.ts";
+import { differingResults, incompleteFiles, runSweep, spawnSweep } from "./_sweep_process.ts";
 
 /** The uninterrupted reference sweep, shared by both tests. */
 interface Reference {
@@ -79,7 +73,7 @@ Deno.test({
       kills.push(`${offset.toFixed(0)} ms after ${JSON.stringify(seen)}`);
       assertEquals(await incompleteFiles(root), [], `after kill ${kills.length}`);
     }
-    const last = await runDeno(sweepArgs(results, ["--jobs", "1"]));
+    const last = await runSweep(results, ["--jobs", "1"]);
     assertEquals(last.code, 0, last.stderr);
     assertEquals(await incompleteFiles(root), []);
     assertEquals(await differingResults(ref.root, root), [], `kills: ${kills.join(", ")}`);
@@ -96,8 +90,8 @@ Deno.test({
     const results = await Deno.makeTempDir({ prefix: "resume-concurrent-" });
     const root = join(results, "canonical");
     const [a, b] = await Promise.all([
-      runDeno(sweepArgs(results, ["--jobs", "1"])),
-      runDeno(sweepArgs(results, ["--jobs", "2"])),
+      runSweep(results, ["--jobs", "1"]),
+      runSweep(results, ["--jobs", "2"]),
     ]);
     assertEquals([a.code, b.code], [0, 0], `${a.stderr}\n----\n${b.stderr}`);
     // each stage ran once: whoever came second waited for the lock and reused the result

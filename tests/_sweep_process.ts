@@ -20,11 +20,16 @@ export function runSweep(results: string, extra: readonly string[] = []): Promis
   return runDeno(sweepArgs(results, extra));
 }
 
-/** A running sweep whose stderr is collected as it comes. */
+/** A running sweep whose output is collected as it comes. */
 export interface RunningSweep {
   child: Deno.ChildProcess;
   /** Everything printed to stderr so far. */
   stderr: () => string;
+  /**
+   * The whole lines printed so far on stdout (progress bars, tables) and stderr (stage and
+   * run messages), in the order they arrived.
+   */
+  lines: () => readonly string[];
   /** Resolves with the exit status once the process ended and its output was read. */
   done: Promise<Deno.CommandStatus>;
 }
@@ -36,15 +41,27 @@ export function spawnSweep(results: string, extra: readonly string[] = []): Runn
     cwd: ROOT,
     env: subprocessEnv(),
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let text = "";
-  const reading = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) text += chunk;
-  })();
+  let stderr = "";
+  const lines: string[] = [];
+  const read = async (stream: ReadableStream<Uint8Array>, onText: (t: string) => void) => {
+    let partial = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      onText(chunk);
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop()!;
+      lines.push(...parts);
+    }
+    if (partial) lines.push(partial);
+  };
+  const reading = Promise.all([
+    read(child.stdout, () => {}),
+    read(child.stderr, (t) => stderr += t),
+  ]);
   const done = Promise.all([child.status, reading]).then(([s]) => s);
-  return { child, stderr: () => text, done };
+  return { child, stderr: () => stderr, lines: () => lines, done };
 }
 
 /**

@@ -6,9 +6,10 @@
  *
  * The comparison is exact. The cpu backend is single-threaded JavaScript over Float32Arrays
  * with a fixed operation order, and V8's Math functions are deterministic ports of fdlibm,
- * so the same Deno and tfjs give the same bits on any machine; the metrics are float32
- * values (or JS means of them) that JSON round-trips exactly. Any difference is a real
- * change to be explained, not noise.
+ * so the same Deno and tfjs should give the same bits on any machine (checked across
+ * processes on the development machine); the metrics are float32 values (or JS means of
+ * them), which JSON round-trips exactly. Any difference is a real change to be explained,
+ * not noise; a new Deno (V8) or tfjs may move the numbers, and the failure names them.
  */
 import {
   contextChanges,

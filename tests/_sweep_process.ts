@@ -1,68 +1,35 @@
 /**
  * Helpers for tests that run `tiny` sweeps as separate processes, the way `deno task sweep`
- * does (same permissions), and inspect what they leave on disk.
+ * does (its command line and permissions come from deno.json, see `_subprocess.ts`), and
+ * inspect what they leave on disk.
  *
  * @module
  */
 import { join } from "node:path";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import { readCheckpoint } from "../lib/models/checkpoint.ts";
+import { type ProcessOutput, ROOT, runDeno, subprocessEnv, taskCommand } from "./_subprocess.ts";
 
-/** The repository root (tests run their subprocesses there). */
-export const ROOT = new URL("..", import.meta.url).pathname;
-
-/** The permissions of `deno task sweep` and `deno task rerun` (deno.json). */
-export const TASK_FLAGS = [
-  "--allow-read",
-  "--allow-write=results,/tmp",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-] as const;
-
-/** Arguments of `deno run` for a tiny canonical sweep into `results`. */
+/** Arguments of `deno` for a tiny canonical sweep into `results`, as `deno task sweep`. */
 export function sweepArgs(results: string, extra: readonly string[] = []): string[] {
-  return [
-    "run",
-    ...TASK_FLAGS,
-    "experiments/sweep.ts",
-    "canonical",
-    "--preset",
-    "tiny",
-    "--results",
-    results,
-    ...extra,
-  ];
+  return taskCommand("sweep", ["canonical", "--preset", "tiny", "--results", results, ...extra]);
 }
 
-/** What a finished subprocess printed. */
-export interface ProcessOutput {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** Run a tiny canonical sweep into `results` to the end and collect its output. */
+export function runSweep(results: string, extra: readonly string[] = []): Promise<ProcessOutput> {
+  return runDeno(sweepArgs(results, extra));
 }
 
-/** Run `deno <args>` in the repository root, without PNG plots, and collect its output. */
-export async function runDeno(
-  args: readonly string[],
-  env: Record<string, string> = {},
-): Promise<ProcessOutput> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", RLHF_PNG: "0", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** A running sweep whose stderr is collected as it comes. */
+/** A running sweep whose output is collected as it comes. */
 export interface RunningSweep {
   child: Deno.ChildProcess;
   /** Everything printed to stderr so far. */
   stderr: () => string;
+  /**
+   * The whole lines printed so far on stdout (progress bars, tables) and stderr (stage and
+   * run messages), in the order they arrived.
+   */
+  lines: () => readonly string[];
   /** Resolves with the exit status once the process ended and its output was read. */
   done: Promise<Deno.CommandStatus>;
 }
@@ -72,17 +39,29 @@ export function spawnSweep(results: string, extra: readonly string[] = []): Runn
   const child = new Deno.Command(Deno.execPath(), {
     args: sweepArgs(results, extra),
     cwd: ROOT,
-    env: { NO_COLOR: "1", RLHF_PNG: "0" },
+    env: subprocessEnv(),
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let text = "";
-  const reading = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) text += chunk;
-  })();
+  let stderr = "";
+  const lines: string[] = [];
+  const read = async (stream: ReadableStream<Uint8Array>, onText: (t: string) => void) => {
+    let partial = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      onText(chunk);
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop()!;
+      lines.push(...parts);
+    }
+    if (partial) lines.push(partial);
+  };
+  const reading = Promise.all([
+    read(child.stdout, () => {}),
+    read(child.stderr, (t) => stderr += t),
+  ]);
   const done = Promise.all([child.status, reading]).then(([s]) => s);
-  return { child, stderr: () => text, done };
+  return { child, stderr: () => stderr, lines: () => lines, done };
 }
 
 /**

@@ -9,9 +9,8 @@ import * as aq from "arquero";
 import { readCsvTable, writeCsvTable } from "../lib/sweep/results_table.ts";
 import type { Manifest } from "../lib/sweep/manifest.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { differingResults, runDeno, sweepArgs, TASK_FLAGS } from "./_sweep_process.ts";
-
-const rerunArgs = (...args: string[]) => ["run", ...TASK_FLAGS, "experiments/rerun.ts", ...args];
+import { differingResults, runSweep } from "./_sweep_process.ts";
+import { runTask } from "./_subprocess.ts";
 
 Deno.test({
   name: "two sweeps of one config and seed give byte-identical tables; rerun confirms a run",
@@ -23,8 +22,8 @@ Deno.test({
     ];
     // one in-process sweep and one with parallel workers, at the same time
     const [a, b] = await Promise.all([
-      runDeno(sweepArgs(da, ["--jobs", "1"])),
-      runDeno(sweepArgs(db, ["--jobs", "2"])),
+      runSweep(da, ["--jobs", "1"]),
+      runSweep(db, ["--jobs", "2"]),
     ]);
     assertEquals([a.code, b.code], [0, 0], `${a.stderr}\n----\n${b.stderr}`);
     const [ra, rb] = [join(da, "canonical"), join(db, "canonical")];
@@ -50,7 +49,7 @@ Deno.test({
     assertEquals(timings.columnNames(), ["step", "perf/tokens_per_s", "perf/sample_fraction"]);
 
     // rerun in a fresh cache, upstream stages recomputed: the run reproduces
-    const ok = await runDeno(rerunArgs(join(ra, "canonical__ppo__0.1__1")));
+    const ok = await runTask("rerun", [join(ra, "canonical__ppo__0.1__1")]);
     assertEquals(ok.code, 0, ok.stderr);
     assertStringIncludes(ok.stdout, "summary matches\nmetrics match\n");
 
@@ -65,7 +64,7 @@ Deno.test({
       unknown
     >;
     await writeCsvTable(aq.from([{ ...row, kl: 0.5 }]), join(copy, "summary.csv"));
-    const bad = await runDeno(rerunArgs(copy, "--reuse-upstream"));
+    const bad = await runTask("rerun", [copy, "--reuse-upstream"]);
     assertEquals(bad.code, 1, bad.stderr);
     assertStringIncludes(bad.stdout, `summary.csv differs:\n  kl: row 1: 0.5 → ${row.kl}\n`);
     assertStringIncludes(bad.stdout, "metrics match\n");

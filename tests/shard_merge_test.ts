@@ -1,15 +1,16 @@
 import { join } from "node:path";
-import { runDeno, sweepArgs, TASK_FLAGS } from "./_sweep_process.ts";
+import { runSweep } from "./_sweep_process.ts";
+import { runTask } from "./_subprocess.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import { assertEquals } from "./assert.ts";
 
 Deno.test("--shard 0/2 and 1/2 run disjoint halves of the grid and merge to the full sweep's summary", async () => {
   const tmp = await Deno.makeTempDir({ dir: "/tmp" });
   const full = join(tmp, "full"), sharded = join(tmp, "sharded");
-  const a = await runDeno(sweepArgs(full, ["--jobs", "2"]));
+  const a = await runSweep(full, ["--jobs", "2"]);
   assertEquals(a.code, 0, a.stderr);
   for (const shard of ["0/2", "1/2"]) {
-    const s = await runDeno(sweepArgs(sharded, ["--jobs", "2", "--shard", shard]));
+    const s = await runSweep(sharded, ["--jobs", "2", "--shard", shard]);
     assertEquals(s.code, 0, s.stderr);
   }
   const root = join(sharded, "canonical");
@@ -20,13 +21,7 @@ Deno.test("--shard 0/2 and 1/2 run disjoint halves of the grid and merge to the 
     "run_id",
   ) as string[];
   assertEquals(s0.filter((id) => s1.includes(id)), [], "a run in both shards");
-  const merged = await runDeno([
-    "run",
-    ...TASK_FLAGS,
-    "experiments/results_tools.ts",
-    "merge",
-    root,
-  ]);
+  const merged = await runTask("merge", [root]);
   assertEquals(merged.code, 0, merged.stderr);
   const want = await Deno.readTextFile(join(full, "canonical", "summary.csv"));
   const got = await Deno.readTextFile(join(root, "summary.csv"));

@@ -1,12 +1,12 @@
 import { assertEquals, assertThrows } from "./assert.ts";
 import { parseShard, shardItems } from "../lib/sweep/shard.ts";
-import { expandGrid } from "../lib/sweep/overrides.ts";
+import { applyPoint, gridPoints } from "../lib/sweep/grid.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
-const grid = expandGrid({ beta: 0, seed: 0 }, [
+const grid = gridPoints([
   { path: "beta", values: [0.01, 0.1, 1] },
   { path: "seed", values: [1, 2, 3, 4, 5] },
-]);
+]).map((p) => applyPoint({ beta: 0, seed: 0 }, p));
 
 for (const n of [1, 2, 3, 4, 7, 20]) {
   Deno.test(`shards 0/${n} .. ${n - 1}/${n} cover a 15-point grid exactly once`, () => {

@@ -17,7 +17,7 @@ import { describeSchema } from "../lib/util/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { CANONICAL_SCHEMA } from "./canonical/config.ts";
 import { CANONICAL_PRESETS, resolvePreset } from "./canonical/presets.ts";
-import { planSweep, type SweepPlan, valueAt } from "./canonical/plan.ts";
+import { planSweep, resultsName, type SweepPlan, valueAt } from "./canonical/plan.ts";
 import { checkSweep, executeSweep, type SweepResult } from "./canonical/execute.ts";
 import { runCli } from "./cli.ts";
 import { BANDIT_SWEEP_SCHEMA, banditSweep, banditSweepConfig } from "./bandit.ts";
@@ -33,7 +33,7 @@ const USAGE_LINE = USAGE.replace(/\s*\n\s*/g, "; ");
 
 /** A parsed and planned canonical sweep, before any work. */
 export interface SweepRequest {
-  /** Experiment name (results go to `<results>/<experiment>`). */
+  /** Results directory name: `<experiment>` or `<experiment>_<preset>` (plan.ts). */
   experiment: string;
   /** The planned runs. */
   plan: SweepPlan;
@@ -91,7 +91,7 @@ export async function parseSweep(
     ...parsed.grid,
   ]);
   return {
-    experiment,
+    experiment: resultsName(experiment, preset.name),
     plan,
     results: parsed.options.results ?? "results",
     jobs: parsed.options.jobs ?? Math.min(defaultJobs(), 2),

@@ -166,7 +166,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const results = await Deno.makeTempDir({ prefix: "faults-" });
-    const root = join(results, "canonical");
+    const root = join(results, "canonical_tiny");
     const grid = ["--ppo.beta", "0.1", "--bon.n", "4", "--checkpointEvery", "1"];
     const failing = "canonical__dpo__0.1__1";
     const others = ["canonical__ppo__0.1__1", "canonical__dpo__1__1", "canonical__bon__n4__1"];

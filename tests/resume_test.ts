@@ -22,7 +22,7 @@ function referenceSweep(): Promise<Reference> {
     const s = spawnSweep(results, ["--jobs", "1"]);
     const status = await s.done;
     assertEquals(status.code, 0, s.stderr());
-    return { root: join(results, "canonical"), events: progressEvents(s.lines(), results) };
+    return { root: join(results, "canonical_tiny"), events: progressEvents(s.lines(), results) };
   })();
   return reference;
 }
@@ -69,7 +69,7 @@ Deno.test({
   fn: async () => {
     const ref = await referenceSweep();
     const results = await Deno.makeTempDir({ prefix: "resume-kill-" });
-    const root = join(results, "canonical");
+    const root = join(results, "canonical_tiny");
     const lastDone = ref.events.findLastIndex((e) => e.startsWith("done "));
     const pickable = ref.events.slice(0, lastDone);
     assertGreater(pickable.length, 6, `too few progress markers: ${ref.events.join(" | ")}`);
@@ -141,7 +141,7 @@ Deno.test({
   fn: async () => {
     const ref = await referenceSweep();
     const results = await Deno.makeTempDir({ prefix: "resume-concurrent-" });
-    const root = join(results, "canonical");
+    const root = join(results, "canonical_tiny");
     const [a, b] = await Promise.all([
       runSweep(results, ["--jobs", "1"]),
       runSweep(results, ["--jobs", "2"]),

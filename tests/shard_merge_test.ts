@@ -13,7 +13,7 @@ Deno.test("--shard 0/2 and 1/2 run disjoint halves of the grid and merge to the 
     const s = await runSweep(sharded, ["--jobs", "2", "--shard", shard]);
     assertEquals(s.code, 0, s.stderr);
   }
-  const root = join(sharded, "canonical");
+  const root = join(sharded, "canonical_tiny");
   const s0 = (await readCsvTable(join(root, "summary.shard-0-of-2.csv"))).array(
     "run_id",
   ) as string[];
@@ -23,7 +23,7 @@ Deno.test("--shard 0/2 and 1/2 run disjoint halves of the grid and merge to the 
   assertEquals(s0.filter((id) => s1.includes(id)), [], "a run in both shards");
   const merged = await runTask("merge", [root]);
   assertEquals(merged.code, 0, merged.stderr);
-  const want = await Deno.readTextFile(join(full, "canonical", "summary.csv"));
+  const want = await Deno.readTextFile(join(full, "canonical_tiny", "summary.csv"));
   const got = await Deno.readTextFile(join(root, "summary.csv"));
   const rows = (t: string) => t.trim().split("\n").slice(1).sort();
   assertEquals(got.split("\n")[0], want.split("\n")[0], "same columns");

@@ -64,6 +64,15 @@ export interface SweepPlan {
   runs: PlannedRun[];
 }
 
+/**
+ * The results directory name of an experiment's sweep at a preset: the experiment's name
+ * for the `default` preset, `<experiment>_<preset>` otherwise, so a `tiny` smoke test never
+ * lands among the default preset's results.
+ */
+export function resultsName(experiment: string, preset: string): string {
+  return preset === "default" ? experiment : `${experiment}_${preset}`;
+}
+
 /** The stage name of a method's runs in the cache. */
 export function runStageName(method: Method): string {
   return `run-${method}`;

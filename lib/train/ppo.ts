@@ -251,26 +251,10 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         rng,
       });
       const beta = controller.value;
-      const scores = adjustScores(ro, c);
-      for (let i = 0; i < scores.length; i++) checkFinite(scoreName, scores[i]!, it);
       const { batch } = ro;
-      const rewards = shapeRewards({
-        klPerToken: ro.klPerToken,
-        score: scores,
-        lastIndex: batch.lastIndex,
-        beta,
-        mask: batch.mask,
-      });
-      const { advantages: rawAdv, returns } = gae({
-        rewards,
-        values: ro.values,
-        mask: batch.mask,
-        T: batch.length,
-        gamma: c.gamma,
-        lambda: c.lambda,
-      });
-      const advantages = whiten(rawAdv, batch.mask);
-      const stats = await ppoEpochs(run, ro, advantages, returns, rng, it);
+      const adv = rolloutAdvantages(ro, c, beta);
+      for (let i = 0; i < adv.scores.length; i++) checkFinite(scoreName, adv.scores[i]!, it);
+      const stats = await ppoEpochs(run, ro, adv.advantages, adv.returns, rng, it);
 
       const seqKl = sequenceKl(ro.logProbs, ro.refLogProbs, batch);
       const kl = mean(seqKl);
@@ -284,7 +268,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         "kl/beta": beta,
         "objective/rlhf": mean(ro.scores) - beta * kl,
         ...stats,
-        "ppo/explained_variance": explainedVariance(ro.values, returns, batch.mask),
+        "ppo/explained_variance": explainedVariance(ro.values, adv.returns, batch.mask),
         "gen/length": tokens / batch.batch,
         "gen/eos_rate": ro.finished.filter((f) => f).length / batch.batch,
         "perf/tokens_per_s": tokens / secs,
@@ -399,8 +383,57 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
   }
 }
 
+/** Every per-token quantity of one PPO update, [B, T] row-major (scores: [B]). */
+export interface RolloutAdvantages {
+  /** The training score of each completion after penalty, clipping and whitening, [B]. */
+  scores: Float32Array;
+  /** Shaped rewards R_t = −β·KL_t, plus the score at the last real token. */
+  rewards: Float32Array;
+  /** GAE advantages Â_t before whitening. */
+  rawAdvantages: Float32Array;
+  /** Whitened advantages: what the clipped surrogate uses. */
+  advantages: Float32Array;
+  /** Returns Â_t + V(s_t): the value model's targets. */
+  returns: Float32Array;
+}
+
+/**
+ * The chain from a rollout to the advantages PPO trains on (Ziegler et al. 2019; Schulman
+ * et al. 2016): adjust scores ({@link adjustScores}) → shape rewards with the per-token KL
+ * penalty at coefficient β → GAE(γ, λ) over the value estimates → whiten over the batch's
+ * response tokens. Pure: the same function {@link trainPpo} runs each iteration, exposed so
+ * a notebook can show each step's numbers.
+ */
+export function rolloutAdvantages(
+  ro: Rollout,
+  c: Pick<PpoConfig, "noEosPenalty" | "rewardClip" | "whitenRewards" | "gamma" | "lambda">,
+  beta: number,
+): RolloutAdvantages {
+  const { batch } = ro;
+  const scores = adjustScores(ro, c);
+  const rewards = shapeRewards({
+    klPerToken: ro.klPerToken,
+    score: scores,
+    lastIndex: batch.lastIndex,
+    beta,
+    mask: batch.mask,
+  });
+  const { advantages: rawAdvantages, returns } = gae({
+    rewards,
+    values: ro.values,
+    mask: batch.mask,
+    T: batch.length,
+    gamma: c.gamma,
+    lambda: c.lambda,
+  });
+  return { scores, rewards, rawAdvantages, advantages: whiten(rawAdvantages, batch.mask), returns };
+}
+
 /** The training score after the optional no-EOS penalty, clipping and whitening. */
-export function adjustScores(ro: Pick<Rollout, "scores" | "finished">, c: PpoConfig): Float32Array {
+export function adjustScores(
+  ro: Pick<Rollout, "scores" | "finished">,
+  c: Pick<PpoConfig, "noEosPenalty" | "rewardClip" | "whitenRewards">,
+): Float32Array {
   const s = Float32Array.from(ro.scores);
   for (let i = 0; i < s.length; i++) {
     if (c.noEosPenalty !== null && !ro.finished[i]) s[i] = s[i]! - c.noEosPenalty;

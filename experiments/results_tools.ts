@@ -15,6 +15,7 @@ import * as aq from "arquero";
 import { mergeSummaries, readCsvTable, writeCsvTable } from "../lib/sweep/results_table.ts";
 import { summariseAndPlot } from "./canonical/execute.ts";
 import { readJson } from "../lib/sweep/json_file.ts";
+import { configDifferences, flattenConfig, stackTables } from "../lib/sweep/run_tables.ts";
 import { reportFigures } from "../lib/plot/report.ts";
 import { figureHtml } from "../lib/plot/html.ts";
 import { escapeHtml } from "../lib/plot/_escape.ts";
@@ -70,18 +71,6 @@ interface Source {
   config: Record<string, unknown>;
 }
 
-/** Flatten nested config objects into dotted keys. */
-export function flatten(
-  obj: unknown,
-  prefix = "",
-  out: Record<string, unknown> = {},
-): Record<string, unknown> {
-  if (obj && typeof obj === "object" && !Array.isArray(obj)) {
-    for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
-  } else out[prefix] = Array.isArray(obj) ? obj.join(",") : obj;
-  return out;
-}
-
 async function loadSource(dir: string): Promise<Source> {
   const name = basename(dir.replace(/\/+$/, ""));
   const summaryPath = join(dir, "summary.csv");
@@ -105,21 +94,10 @@ async function loadSource(dir: string): Promise<Source> {
     }
     if (!Object.keys(config).length && (await isFile(join(rd, "config.json")))) {
       const c = await readJson<Record<string, unknown>>(join(rd, "config.json"));
-      config = flatten(runDirs.length === 1 ? c.config : c.experimentConfig ?? c.config);
+      config = flattenConfig(runDirs.length === 1 ? c.runConfig : c.experimentConfig);
     }
   }
   return { name, summary, metrics, config };
-}
-
-/** The keys whose values differ between sources, as rows {key, <source>: value…}. */
-export function configDifferences(sources: readonly Source[]): Record<string, unknown>[] {
-  const keys = [...new Set(sources.flatMap((s) => Object.keys(s.config)))].sort();
-  return keys
-    .filter((k) => new Set(sources.map((s) => JSON.stringify(s.config[k] ?? null))).size > 1)
-    .map((k) => ({
-      key: k,
-      ...Object.fromEntries(sources.map((s) => [s.name, s.config[k] ?? ""])),
-    }));
 }
 
 /** Write one HTML report comparing `dirs`. */
@@ -151,7 +129,7 @@ export async function compare(dirs: readonly string[], out: string): Promise<str
   const metrics = sources.flatMap((s) => s.metrics);
   const figs = reportFigures(summary, {
     title: "comparison",
-    metrics: metrics.length ? metrics.reduce((a, b) => a.concat(b)) : undefined,
+    metrics: metrics.length ? stackTables(metrics) : undefined,
   });
   const diffs = configDifferences(sources);
   const table = diffs.length

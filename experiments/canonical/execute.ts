@@ -18,6 +18,7 @@ import { executeRun, faultFromEnv } from "./run.ts";
 import { runUpstream, type Upstream } from "./stages/upstream.ts";
 import { writeJson } from "../../lib/sweep/json_file.ts";
 import { readFailure } from "../../lib/sweep/run_record.ts";
+import { readRunCurves } from "../../lib/sweep/run_tables.ts";
 import { runPool, spawnDeno } from "../../lib/sweep/pool.ts";
 import { type Shard, shardItems } from "../../lib/sweep/shard.ts";
 import { readCsvTable, summariseOverSeeds, writeCsvTable } from "../../lib/sweep/results_table.ts";
@@ -193,26 +194,8 @@ export async function summariseAndPlot(
   );
   const grouped = summariseOverSeeds(summary, { groupBy: labels, metrics });
   await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
-  const curves = await runCurves(root, summary.array("run_id") as string[]);
+  const curves = await readRunCurves(root, summary.array("run_id") as string[]);
   const figs = reportFigures(grouped, { title, metrics: curves });
   const plots = await writePlots(join(root, "plots"), figs, { png });
   return { grouped, plots };
-}
-
-/** Step metrics of the given runs, stacked with a `run_id` column. */
-async function runCurves(
-  root: string,
-  ids: readonly string[],
-): Promise<aq.ColumnTable | undefined> {
-  const tables: aq.ColumnTable[] = [];
-  for (const id of ids) {
-    try {
-      const t = await readCsvTable(join(root, id, "metrics.csv"));
-      if (t.numRows() > 1) tables.push(t.derive({ run_id: aq.escape(() => id) }));
-    } catch {
-      // a run without step metrics (best-of-n) has nothing to draw
-    }
-  }
-  if (!tables.length) return undefined;
-  return tables.reduce((a, b) => a.concat(b));
 }

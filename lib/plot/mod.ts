@@ -12,3 +12,4 @@ export * from "./html.ts";
 export * from "./png.ts";
 export * from "./display.ts";
 export * from "./report.ts";
+export * from "./side_by_side.ts";

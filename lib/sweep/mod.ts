@@ -4,10 +4,14 @@
  *
  * @module
  */
+export * from "./grid.ts";
 export * from "./hash.ts";
+export * from "./json_file.ts";
 export * from "./lock.ts";
 export * from "./overrides.ts";
 export * from "./pool.ts";
 export * from "./results_table.ts";
+export * from "./run_record.ts";
+export * from "./run_tables.ts";
 export * from "./shard.ts";
 export * from "./stage_cache.ts";

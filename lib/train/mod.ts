@@ -17,3 +17,4 @@ export * from "./reward_model.ts";
 export * from "./rollout.ts";
 export * from "./schedule.ts";
 export * from "./sft.ts";
+export * from "./text_reward.ts";

@@ -1,0 +1,11 @@
+/**
+ * The notebook entry point: a session on the canonical experiment ({@link openSession}),
+ * the tables and figures notebooks show, and display in Jupyter on the Deno kernel.
+ *
+ * @module
+ */
+export * from "./session.ts";
+export * from "./tables.ts";
+export { displayFigure, displayTable, liveFigure } from "../plot/display.ts";
+export type { LiveFigure } from "../plot/display.ts";
+export { sideBySide } from "../plot/side_by_side.ts";

@@ -32,7 +32,11 @@ import {
   resultsName,
 } from "../../experiments/canonical/plan.ts";
 import { executeRun } from "../../experiments/canonical/run.ts";
-import { executeSweep, type SweepResult } from "../../experiments/canonical/execute.ts";
+import {
+  executeSweep,
+  summariseAndPlot,
+  type SweepResult,
+} from "../../experiments/canonical/execute.ts";
 import { METHOD_SPECS, type MethodRunConfig } from "../../experiments/canonical/methods/mod.ts";
 import {
   type CanonicalData,
@@ -208,6 +212,16 @@ export class Session {
       png: false,
       log: this.log,
     });
+  }
+
+  /**
+   * This results directory's `summary.csv` (one row per finished run), grouped over seeds
+   * into `summary_by_method.csv`, with its plots redrawn (what `deno task plots` does).
+   */
+  async summary(): Promise<{ runs: ColumnTable; grouped: ColumnTable; plots: string[] }> {
+    const runs = await readCsvTable(join(this.root, "summary.csv"));
+    const { grouped, plots } = await summariseAndPlot(this.root, runs, false);
+    return { runs, grouped, plots: plots.html };
   }
 
   /** Read a finished run of this session's results directory back by id. */

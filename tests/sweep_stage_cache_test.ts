@@ -5,7 +5,14 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "./assert.ts";
-import { DONE_FILE, runStage, STAGE_FILE, stageKey } from "../lib/sweep/stage_cache.ts";
+import {
+  DONE_FILE,
+  isStageDone,
+  runStage,
+  STAGE_FILE,
+  stageKey,
+  verifyStage,
+} from "../lib/sweep/stage_cache.ts";
 import { LockHeldError } from "../lib/sweep/lock.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
@@ -203,3 +210,93 @@ Deno.test("runStage() rejects a stage name that is not a plain directory name", 
     );
   }
 });
+
+Deno.test("DONE records the SHA-256 of every file of the stage", async () => {
+  const root = await Deno.makeTempDir();
+  const r = await runStage({
+    root,
+    name: "prefs",
+    config: {},
+    log: quiet,
+    run: async (dir) => {
+      await Deno.writeTextFile(`${dir}/prefs.csv`, "abc");
+      await Deno.mkdir(`${dir}/sub`);
+      await Deno.writeTextFile(`${dir}/sub/x.txt`, "");
+    },
+  });
+  const done = JSON.parse(Deno.readTextFileSync(`${r.dir}/${DONE_FILE}`));
+  assertEquals(Object.keys(done.files).sort(), ["prefs.csv", STAGE_FILE, "sub/x.txt"]);
+  // FIPS 180-4 test vectors: SHA-256("abc") and SHA-256("")
+  assertEquals(
+    done.files["prefs.csv"],
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+  assertEquals(
+    done.files["sub/x.txt"],
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+  );
+  assertEquals(await verifyStage(r.dir), undefined);
+  await Deno.remove(root, { recursive: true });
+});
+
+/** Each way a cached stage can go bad, and the problem its one-line warning names. */
+const CORRUPTIONS: [string, (dir: string) => Promise<void>, string][] = [
+  [
+    "a truncated file",
+    (dir) => Deno.writeTextFile(`${dir}/prefs.csv`, "prompt,chosen,rejected\nthe"),
+    "prefs.csv (26 bytes) does not match its SHA-256 (truncated or edited?)",
+  ],
+  [
+    "a garbage file of the same size",
+    async (dir) => {
+      const n = (await Deno.stat(`${dir}/prefs.csv`)).size;
+      await Deno.writeFile(`${dir}/prefs.csv`, new Uint8Array(n).fill(0x41));
+    },
+    "prefs.csv (41 bytes) does not match its SHA-256",
+  ],
+  ["a missing file", (dir) => Deno.remove(`${dir}/prefs.csv`), "prefs.csv is missing"],
+  [
+    "a garbage DONE marker",
+    (dir) => Deno.writeTextFile(`${dir}/${DONE_FILE}`, "\u0000\u0000garbage"),
+    "its DONE marker is not valid or has no checksums",
+  ],
+  [
+    "a DONE marker without checksums (an older kit)",
+    (dir) => Deno.writeTextFile(`${dir}/${DONE_FILE}`, '{"name":"prefs","key":"k"}\n'),
+    "its DONE marker is not valid or has no checksums",
+  ],
+];
+
+for (const [what, corrupt, problem] of CORRUPTIONS) {
+  Deno.test(`a cached stage with ${what} warns once, is discarded and rebuilt`, async () => {
+    const root = await Deno.makeTempDir();
+    const logs: string[] = [];
+    let runs = 0;
+    const spec = {
+      root,
+      name: "prefs",
+      config: { k: 3 },
+      log: (m: string) => logs.push(m),
+      run: async (dir: string) => {
+        runs++;
+        await Deno.writeTextFile(`${dir}/prefs.csv`, "prompt,chosen,rejected\nthe film,good,bad\n");
+      },
+    };
+    const first = await runStage(spec);
+    await corrupt(first.dir);
+    assertEquals(await isStageDone(root, "prefs", first.key), false);
+    const again = await runStage(spec);
+    assertEquals([again.cached, again.key, runs], [false, first.key, 2]);
+    assertEquals(logs.length, 1, logs.join("\n"));
+    assertStringIncludes(logs[0]!, `cache: stage prefs/${first.key} fails its check: ${problem}`);
+    assertStringIncludes(logs[0]!, "discarding it and computing it again");
+    assertEquals(
+      await Deno.readTextFile(`${again.dir}/prefs.csv`),
+      "prompt,chosen,rejected\nthe film,good,bad\n",
+    );
+    assertEquals(names(`${root}/prefs`), [first.key]); // nothing left aside
+    const third = await runStage(spec);
+    assertEquals([third.cached, runs, logs.length], [true, 2, 1]);
+    await Deno.remove(root, { recursive: true });
+  });
+}

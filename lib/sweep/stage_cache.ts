@@ -7,17 +7,20 @@
  * upstream stage's config changes every downstream key.
  *
  * Commit protocol (why an interrupted run never looks finished):
- * 1. `<root>/<name>/<key>/DONE` exists → reuse, nothing runs.
+ * 1. `<root>/<name>/<key>/DONE` exists and every file it covers matches its SHA-256 →
+ *    reuse, nothing runs. A stage whose files do not match (truncated, edited, garbage,
+ *    missing) is reported in one line, discarded and computed again: nothing is read from
+ *    the cache without passing this check.
  * 2. Take the lock `<root>/<name>/.<key>.lock` (see lock.ts: by default wait for a
  *    sibling that is running the same stage, then reuse its result).
  * 3. Remove leftovers of this key: partial dirs of dead runs (we hold the lock, so no
- *    live process owns one) and a final dir without DONE.
+ *    live process owns one) and a final dir without a valid DONE.
  * 4. `run(dir)` writes into `<root>/<name>/.<key>.partial-<pid>/`.
- * 5. Write `DONE` (atomically) inside the partial dir, then rename it to `<key>`. The
- *    rename is the single commit point: the final name appears with all its files and
- *    its DONE at once, so Ctrl-C or `kill -9` at any moment leaves either nothing under
- *    the final name or a finished stage, and a rerun resumes from the first unfinished
- *    stage.
+ * 5. Write `DONE` (atomically) inside the partial dir, with the SHA-256 of every file in
+ *    it, then rename it to `<key>`. The rename is the single commit point: the final name
+ *    appears with all its files and its DONE at once, so Ctrl-C or `kill -9` at any moment
+ *    leaves either nothing under the final name or a finished stage, and a rerun resumes
+ *    from the first unfinished stage.
  *
  * `run` must not record its own absolute directory in its outputs: the directory is
  * renamed when the stage commits. Use paths relative to it.
@@ -25,13 +28,28 @@
  * @module
  */
 import { join } from "node:path";
-import { ConfigError, show } from "../util/errors.ts";
+import { ConfigError, FileFormatError, show } from "../util/errors.ts";
 import { writeTextAtomic } from "../util/atomic_write.ts";
 import { hashKey } from "./hash.ts";
 import { acquireLock, hostName, type LockOptions } from "./lock.ts";
+import { checksumMismatch, type Checksums, directoryChecksums } from "./checksums.ts";
 
-/** The marker file of a finished stage. */
+/** The marker file of a finished stage: {@link DoneMarker} as JSON. */
 export const DONE_FILE = "DONE";
+
+/** What a stage's DONE marker records. */
+export interface DoneMarker {
+  /** Stage name. */
+  name: string;
+  /** Stage key. */
+  key: string;
+  /** When it finished (ISO 8601). */
+  finished: string;
+  /** How long `run` took, s. */
+  seconds: number;
+  /** SHA-256 of every file of the stage but DONE itself, by relative path. */
+  files: Checksums;
+}
 /** Written into every stage dir before `run`: name, key, config, inputs. */
 export const STAGE_FILE = "stage.json";
 
@@ -90,9 +108,76 @@ export function stageKey(name: string, config: unknown, inputs: StageInputs = []
   return hashKey({ stage: name, config, inputs });
 }
 
-/** Whether `<root>/<name>/<key>/DONE` exists. */
+/** Whether `<root>/<name>/<key>` is a finished stage whose files pass their checksums. */
 export async function isStageDone(root: string, name: string, key: string): Promise<boolean> {
-  return await exists(join(root, name, key, DONE_FILE));
+  return (await verifyStage(join(root, name, key))) === undefined;
+}
+
+/**
+ * Stage dirs this process verified (or wrote): their DONE text and the size and mtime of
+ * each covered file. A stage is hashed again only when one of these changed, so reading a
+ * stage many times costs one hash of its files.
+ */
+const verified = new Map<string, string>();
+
+async function fingerprint(dir: string, doneText: string, files: Checksums): Promise<string> {
+  const parts = [doneText];
+  for (const rel of Object.keys(files)) {
+    const st = await Deno.stat(join(dir, rel)).catch(() => undefined);
+    parts.push(`${rel}:${st?.size}:${st?.mtime?.getTime()}`);
+  }
+  return parts.join("\n");
+}
+
+/**
+ * Check a finished stage directory against its DONE marker.
+ * @param dir `<root>/<name>/<key>`.
+ * @returns undefined when DONE is there, readable, and every file it covers matches its
+ *   SHA-256; else what is wrong (`"missing"` when the stage has no DONE at all).
+ */
+export async function verifyStage(dir: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, DONE_FILE));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "missing";
+    return `its ${DONE_FILE} marker cannot be read (${(e as Error).message})`;
+  }
+  const files = doneFiles(text);
+  if (!files) {
+    return `its ${DONE_FILE} marker is not valid or has no checksums (an older kit wrote it?)`;
+  }
+  const print = await fingerprint(dir, text, files);
+  if (verified.get(dir) === print) return undefined;
+  const problem = await checksumMismatch(dir, files);
+  if (problem) return problem;
+  verified.set(dir, print);
+  return undefined;
+}
+
+/**
+ * The checksums a finished stage's DONE records.
+ * @throws FileFormatError naming the marker when it is missing or not valid.
+ */
+export async function readStageChecksums(dir: string): Promise<Checksums> {
+  const path = join(dir, DONE_FILE);
+  const files = doneFiles(await Deno.readTextFile(path).catch(() => ""));
+  if (!files) throw new FileFormatError(`${path} is missing or is not a valid stage marker`);
+  return files;
+}
+
+function doneFiles(text: string): Checksums | undefined {
+  try {
+    const d = JSON.parse(text) as Partial<DoneMarker>;
+    const f = d?.files;
+    if (!f || typeof f !== "object" || Array.isArray(f)) return undefined;
+    if (!Object.values(f).every((v) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v))) {
+      return undefined;
+    }
+    return f;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -118,8 +203,20 @@ export async function runStage(spec: StageSpec): Promise<StageResult> {
   const key = await stageKey(spec.name, spec.config, inputs);
   const stageDir = join(spec.root, spec.name);
   const finalDir = join(stageDir, key);
-  const done = join(finalDir, DONE_FILE);
-  if (await exists(done)) return { key, dir: finalDir, cached: true };
+  const label = `${spec.name}/${key}`;
+  let warned = false;
+  const check = async (): Promise<boolean> => {
+    const problem = await verifyStage(finalDir);
+    if (problem === undefined) return true;
+    if (problem !== "missing" && !warned) {
+      warned = true;
+      log(
+        `cache: stage ${label} fails its check: ${problem}; discarding it and computing it again`,
+      );
+    }
+    return false;
+  };
+  if (await check()) return { key, dir: finalDir, cached: true };
 
   const lock = await acquireLock(join(stageDir, `.${key}.lock`), {
     ...spec.lock,
@@ -135,8 +232,8 @@ export async function runStage(spec: StageSpec): Promise<StageResult> {
     },
   });
   try {
-    // a sibling may have finished it while we waited for the lock
-    if (await exists(done)) return { key, dir: finalDir, cached: true };
+    // a sibling may have finished (or rebuilt) it while we waited for the lock
+    if (await check()) return { key, dir: finalDir, cached: true };
     const partial = join(stageDir, `.${key}.partial-${Deno.pid}`);
     const resumed = await clearLeftovers(
       stageDir,
@@ -144,7 +241,7 @@ export async function runStage(spec: StageSpec): Promise<StageResult> {
       partial,
       finalDir,
       spec.resume ?? false,
-      log,
+      warned ? () => {} : log,
     );
     await Deno.mkdir(partial, { recursive: true });
     const started = new Date();
@@ -171,16 +268,17 @@ export async function runStage(spec: StageSpec): Promise<StageResult> {
       throw e;
     }
     const finished = new Date();
-    await writeTextAtomic(
-      join(partial, DONE_FILE),
-      JSON.stringify({
-        name: spec.name,
-        key,
-        finished: finished.toISOString(),
-        seconds: (finished.getTime() - started.getTime()) / 1000,
-      }) + "\n",
-    );
+    const marker: DoneMarker = {
+      name: spec.name,
+      key,
+      finished: finished.toISOString(),
+      seconds: (finished.getTime() - started.getTime()) / 1000,
+      files: await directoryChecksums(partial, [DONE_FILE]),
+    };
+    const markerText = JSON.stringify(marker) + "\n";
+    await writeTextAtomic(join(partial, DONE_FILE), markerText);
     await Deno.rename(partial, finalDir);
+    verified.set(finalDir, await fingerprint(finalDir, markerText, marker.files));
     return { key, dir: finalDir, cached: false };
   } finally {
     await lock.release();
@@ -200,8 +298,11 @@ async function clearLeftovers(
   log: (m: string) => void,
 ): Promise<boolean> {
   if (await exists(finalDir)) {
-    log(`removing ${finalDir}: it has no ${DONE_FILE}, so it is not a finished stage`);
-    await Deno.remove(finalDir, { recursive: true });
+    log(`removing ${finalDir}: it has no valid ${DONE_FILE}, so it is not a finished stage`);
+    // Move it aside first (one atomic step), so no reader sees it half deleted.
+    const aside = join(stageDir, `.${key}.discarded-${Deno.pid}`);
+    await Deno.rename(finalDir, aside);
+    await Deno.remove(aside, { recursive: true });
   }
   const prefix = `.${key}.partial-`;
   const stale: { path: string; mtime: number }[] = [];

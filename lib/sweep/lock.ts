@@ -3,11 +3,19 @@
  *
  * A lock is a file created with `O_CREAT | O_EXCL` (`Deno.open({createNew: true})`),
  * which exactly one process can win, also on NFS. It holds JSON naming the holder
- * ({@link LockInfo}: pid, hostname, start time, purpose). A lock is stale when its holder
- * ran on this host and that process is gone (see {@link processAlive}); a stale lock is
- * taken over, so a run killed with `kill -9` does not block the next one. Locks held from
- * another host are never judged stale (we cannot see its processes): the error message
- * says which file to delete if that host's run is known to be dead.
+ * ({@link LockInfo}: pid, hostname, start time, purpose, heartbeat interval), and its
+ * modification time is the holder's **heartbeat**: while the lock is held, its holder
+ * touches the file every `heartbeatMs` (`utime`, which never replaces the file, so a
+ * holder can never clobber a lock that someone else took over).
+ *
+ * A lock is stale, and is taken over with a one-line notice naming the holder, when
+ * - its holder ran on this host and that process is gone (see {@link processAlive}), so a
+ *   run killed with `kill -9` does not block the next one; or
+ * - its holder cannot be seen (another host: a Slurm node that was killed, on NFS) and its
+ *   heartbeat is older than `staleMs` (default {@link DEFAULT_STALE_MS}), so a dead node's
+ *   lock expires instead of making the next sweep wait forever.
+ * A holder on this host that is known to be alive is never judged stale, however old its
+ * heartbeat.
  *
  * Policy: {@link acquireLock} waits by default (polling), because the usual contender is
  * a sibling run in the same sweep that needs the same upstream stage, and the right thing
@@ -28,11 +36,29 @@ export interface LockInfo {
   time: string;
   /** What the holder is doing, e.g. `stage ppo/3fa2…`. */
   purpose: string;
-  /** Linux process start time (clock ticks), to tell a reused pid from the holder. */
+  /**
+   * The holder's process start time, to tell a reused pid from the holder: `/proc` clock
+   * ticks, or `ps:` and the start time `ps` prints.
+   */
   pidStart?: string;
   /** Unique per acquisition, so release never removes someone else's lock. */
   token: string;
+  /** How often the holder touches the lock file (ms); its mtime is the last heartbeat. */
+  heartbeatMs?: number;
 }
+
+/** A lock's holder and its last heartbeat (the lock file's modification time). */
+export interface LockState {
+  /** The holder, if the lock file is readable. */
+  holder?: LockInfo;
+  /** When the holder last touched the lock. */
+  heartbeat?: Date;
+}
+
+/** Heartbeats older than this make a lock whose holder cannot be seen stale: 10 min. */
+export const DEFAULT_STALE_MS = 10 * 60_000;
+/** How often a holder touches its lock: 30 s. */
+export const DEFAULT_HEARTBEAT_MS = 30_000;
 
 /** Raised when a lock is held by someone else and we may not (or no longer) wait. */
 export class LockHeldError extends KitError {
@@ -77,6 +103,15 @@ export interface LockOptions {
   purpose?: string;
   /** Called once when we start waiting, e.g. to log who holds the lock. */
   onWait?: (holder: LockInfo | undefined) => void;
+  /**
+   * A lock whose holder cannot be seen (another host, or no way to look) is stale once its
+   * heartbeat is older than this (ms, default {@link DEFAULT_STALE_MS}).
+   */
+  staleMs?: number;
+  /** Touch the held lock this often (ms, default {@link DEFAULT_HEARTBEAT_MS}). */
+  heartbeatMs?: number;
+  /** Where the one-line takeover notice goes (default: stderr). */
+  log?: (message: string) => void;
 }
 
 /** How long an empty or unreadable lock file may exist before it counts as abandoned. */
@@ -89,18 +124,23 @@ let counter = 0;
  */
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<Lock> {
   const { wait = true, timeoutMs = Infinity, pollMs = 200, purpose = "" } = opts;
+  const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const log = opts.log ?? ((m: string) => console.error(m));
   const dir = path.slice(0, Math.max(0, path.lastIndexOf("/")));
   if (dir) await Deno.mkdir(dir, { recursive: true });
   const started = Date.now();
   let warned = false;
   while (true) {
-    const info = await tryCreate(path, purpose);
-    if (info) return makeLock(path, info);
+    const info = await tryCreate(path, purpose, heartbeatMs);
+    if (info) return makeLock(path, info, heartbeatMs, log);
     const { holder, raw, ageMs } = await readLockFile(path);
     if (raw === undefined) continue; // vanished between create and read: try again
-    const stale = holder ? !processAlive(holder) : ageMs > UNREADABLE_STALE_MS;
-    if (stale) {
-      await takeOver(path, raw);
+    const why = staleReason(holder, ageMs, staleMs);
+    if (why) {
+      if (await takeOver(path, raw)) {
+        log(`taking over lock ${path} of ${describeHolder(holder)}: ${why}`);
+      }
       continue;
     }
     const waited = Date.now() - started;
@@ -134,27 +174,76 @@ export async function readLock(path: string): Promise<LockInfo | undefined> {
   return (await readLockFile(path)).holder;
 }
 
+/** The holder of a lock file and its last heartbeat; empty when there is no lock. */
+export async function readLockState(path: string): Promise<LockState> {
+  const { holder, raw, ageMs } = await readLockFile(path);
+  if (raw === undefined) return {};
+  return { ...(holder ? { holder } : {}), heartbeat: new Date(Date.now() - ageMs) };
+}
+
 /**
- * Whether the holder's process still runs. Decided from `/proc/<pid>/stat` where Deno may
- * read it (Linux, `--allow-all`; it also tells a reused pid by its start time), else by
- * probing the pid with SIGURG (ignored by default, needs `--allow-run`). Anything that
- * cannot be decided, including holders on other hosts, counts as alive so that a lock is
- * never stolen from a live run.
+ * Why a lock is stale, or undefined when it must be respected: its holder on this host is
+ * gone, or its holder cannot be seen and its heartbeat (age `ageMs`) is older than
+ * `staleMs`, or the file is unreadable and older than 30 s (a holder that died while
+ * creating it).
+ */
+function staleReason(
+  holder: LockInfo | undefined,
+  ageMs: number,
+  staleMs: number,
+): string | undefined {
+  const age = `its last heartbeat was ${(ageMs / 1000).toFixed(0)} s ago`;
+  if (!holder) {
+    return ageMs > UNREADABLE_STALE_MS ? `the file is unreadable and ${age}` : undefined;
+  }
+  const state = holderState(holder);
+  if (state === "gone") return "that process is gone";
+  if (state === "alive") return undefined;
+  return ageMs > staleMs ? `${age} (timeout ${(staleMs / 1000).toFixed(0)} s)` : undefined;
+}
+
+/**
+ * Whether the holder's process still runs. Anything that cannot be decided, including
+ * holders on other hosts, counts as alive so that a lock is never stolen from a live run
+ * (a lock with such a holder expires by its heartbeat instead).
  */
 export function processAlive(holder: Pick<LockInfo, "pid" | "hostname" | "pidStart">): boolean {
-  if (holder.hostname !== hostName()) return true;
+  return holderState(holder) !== "gone";
+}
+
+/**
+ * Whether a holder runs: `unknown` for another host or where nothing can tell. On this
+ * host it is decided from `/proc/<pid>/stat` where Deno may read it (`--allow-all`), else
+ * by probing the pid with SIGURG (ignored by default; needs an unscoped `--allow-run`),
+ * else from `ps -o stat=,lstart= -p <pid>` (needs `--allow-run=ps`). `/proc` and `ps` also
+ * tell a reused pid by its start time.
+ */
+function holderState(
+  holder: Pick<LockInfo, "pid" | "hostname" | "pidStart">,
+): "alive" | "gone" | "unknown" {
+  if (holder.hostname !== hostName()) return "unknown";
   const proc = procState(holder.pid);
-  if (proc === "gone") return false;
-  if (proc !== "unknown") {
-    return holder.pidStart === undefined || proc.start === undefined ||
-      holder.pidStart === proc.start;
-  }
+  if (proc === "gone") return "gone";
+  if (proc !== "unknown") return sameStart(holder.pidStart, proc.start) ? "alive" : "gone";
   try {
     Deno.kill(holder.pid, "SIGURG");
-    return true;
+    // it exists; ps tells a zombie or a reused pid where it may run
+    const ps = psState(holder.pid);
+    if (typeof ps === "object") return sameStart(holder.pidStart, ps.start) ? "alive" : "gone";
+    return ps === "gone" ? "gone" : "alive";
   } catch (e) {
-    return !(e instanceof Deno.errors.NotFound); // ESRCH: no such process
+    if (e instanceof Deno.errors.NotFound) return "gone"; // ESRCH: no such process
   }
+  const ps = psState(holder.pid);
+  if (ps === "gone" || ps === "unknown") return ps;
+  return sameStart(holder.pidStart, ps.start) ? "alive" : "gone";
+}
+
+/** Whether two recorded start times may be the same process (unknown or other kinds: yes). */
+function sameStart(recorded: string | undefined, now: string | undefined): boolean {
+  if (recorded === undefined || now === undefined) return true;
+  if (recorded.startsWith("ps:") !== now.startsWith("ps:")) return true;
+  return recorded === now;
 }
 
 /** This machine's host name, or `unknown-host` without `--allow-sys`. */
@@ -171,14 +260,20 @@ function describeHolder(h: LockInfo | undefined): string {
   return `pid ${h.pid} on ${h.hostname} since ${h.time}${h.purpose ? ` (${h.purpose})` : ""}`;
 }
 
-async function tryCreate(path: string, purpose: string): Promise<LockInfo | undefined> {
+async function tryCreate(
+  path: string,
+  purpose: string,
+  heartbeatMs: number,
+): Promise<LockInfo | undefined> {
+  const start = ownStartTime();
   const info: LockInfo = {
     pid: Deno.pid,
     hostname: hostName(),
     time: new Date().toISOString(),
     purpose,
-    pidStart: procStartTime(Deno.pid),
+    ...(start !== undefined ? { pidStart: start } : {}),
     token: `${Deno.pid}-${Date.now()}-${counter++}`,
+    heartbeatMs,
   };
   let file: Deno.FsFile;
   try {
@@ -196,14 +291,42 @@ async function tryCreate(path: string, purpose: string): Promise<LockInfo | unde
   return info;
 }
 
-function makeLock(path: string, info: LockInfo): Lock {
+function makeLock(
+  path: string,
+  info: LockInfo,
+  heartbeatMs: number,
+  log: (m: string) => void,
+): Lock {
   let released = false;
+  let beating = false;
+  // Touch the lock while it is ours; stop (and say so) if someone took it over.
+  const timer = setInterval(async () => {
+    if (beating || released) return;
+    beating = true;
+    try {
+      const { holder } = await readLockFile(path);
+      if (released) return;
+      if (holder?.token !== info.token) {
+        clearInterval(timer);
+        log(`lost lock ${path}: another process took it over (this one was stalled)`);
+        return;
+      }
+      const now = new Date();
+      await Deno.utime(path, now, now);
+    } catch {
+      // a missed heartbeat is harmless: the next one comes before the lock expires
+    } finally {
+      beating = false;
+    }
+  }, heartbeatMs);
+  Deno.unrefTimer(timer);
   return {
     path,
     info,
     async release() {
       if (released) return;
       released = true;
+      clearInterval(timer);
       const { holder } = await readLockFile(path);
       if (holder?.token === info.token) await Deno.remove(path).catch(() => {});
     },
@@ -238,18 +361,21 @@ async function readLockFile(
  * Remove a stale lock without racing another process doing the same: move it aside
  * (atomic, only one mover wins), then check that what we moved is the stale lock we
  * judged; if a fresh lock slipped in meanwhile, put it back.
+ * @returns whether the stale lock was removed by us.
  */
-async function takeOver(path: string, staleRaw: string): Promise<void> {
+async function takeOver(path: string, staleRaw: string): Promise<boolean> {
   const aside = `${path}.stale-${Deno.pid}-${counter++}`;
   try {
     await Deno.rename(path, aside);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
+    if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
   const moved = await Deno.readTextFile(aside).catch(() => "");
-  if (moved !== staleRaw) await Deno.link(aside, path).catch(() => {});
+  const ours = moved === staleRaw;
+  if (!ours) await Deno.link(aside, path).catch(() => {});
   await Deno.remove(aside).catch(() => {});
+  return ours;
 }
 
 /**
@@ -274,7 +400,36 @@ function procState(pid: number): "gone" | "unknown" | { start: string | undefine
   }
 }
 
-function procStartTime(pid: number): string | undefined {
-  const s = procState(pid);
-  return typeof s === "object" ? s.start : undefined;
+/**
+ * What `ps` says about a pid: gone (not listed, or a zombie), alive with its start time
+ * (`ps:` and `lstart`), or unknown (no `ps`, or no permission to run it).
+ */
+function psState(pid: number): "gone" | "unknown" | { start: string } {
+  let out: Deno.CommandOutput;
+  try {
+    out = new Deno.Command("ps", {
+      args: ["-o", "stat=,lstart=", "-p", String(pid)],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+  } catch {
+    return "unknown";
+  }
+  const line = new TextDecoder().decode(out.stdout).trim();
+  if (!line) return out.code === 1 ? "gone" : "unknown";
+  const cut = line.indexOf(" ");
+  if (line.startsWith("Z")) return "gone";
+  return { start: `ps:${line.slice(cut + 1).trim()}` };
+}
+
+let ownStart: string | undefined | null = null;
+
+/** This process's start time, once: from `/proc`, else `ps`, else unknown. */
+function ownStartTime(): string | undefined {
+  if (ownStart !== null) return ownStart;
+  const proc = procState(Deno.pid);
+  if (typeof proc === "object" && proc.start !== undefined) return ownStart = proc.start;
+  const ps = psState(Deno.pid);
+  return ownStart = typeof ps === "object" ? ps.start : undefined;
 }

@@ -219,6 +219,7 @@ export async function runStage(spec: StageSpec): Promise<StageResult> {
   if (await check()) return { key, dir: finalDir, cached: true };
 
   const lock = await acquireLock(join(stageDir, `.${key}.lock`), {
+    log,
     ...spec.lock,
     purpose: `stage ${spec.name}/${key}`,
     onWait: (holder) => {

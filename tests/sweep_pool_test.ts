@@ -1,5 +1,6 @@
-import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { defaultJobs, prefixLines, runPool, spawnDeno } from "../lib/sweep/pool.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
+import { clampJobs, defaultJobs, prefixLines, runPool, spawnDeno } from "../lib/sweep/pool.ts";
+import { narrowPermissions } from "../lib/sweep/permissions.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,6 +84,7 @@ Deno.test("spawnDeno() runs a script, logs its output and returns its exit code"
   const code = await spawnDeno(["child.ts", "x", "y"], {
     cwd: dir,
     env: { KIT_TEST: "42" },
+    permissions: ["--allow-env=KIT_TEST", `--allow-write=${dir}`],
     logFile: `${dir}/log.txt`,
     quiet: true,
     prefix: "child",
@@ -98,5 +100,60 @@ Deno.test("spawnDeno() runs a script, logs its output and returns its exit code"
     quiet: true,
   });
   assertEquals(denied, 1);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("clampJobs() keeps --jobs within the core count and says so", () => {
+  assertEquals(clampJobs(2, 4), { jobs: 2 });
+  assertEquals(clampJobs(4, 4), { jobs: 4 });
+  assertEquals(clampJobs(1000, 2), {
+    jobs: 2,
+    notice: "--jobs 1000 is more than the 2 logical cores of this machine; running 2 at a time",
+  });
+});
+
+Deno.test("narrowPermissions() passes on only the scopes this process holds", () => {
+  // this test process holds read, write, env, run and sys, but no ffi or net
+  assertEquals(narrowPermissions(["--allow-read", "--allow-ffi", "--quiet", "--allow-net=x.org"]), {
+    args: ["--quiet", "--allow-read"],
+    dropped: ["--allow-ffi", "--allow-net=x.org"],
+  });
+});
+
+Deno.test("a child never gets a permission its parent lacks, scope by scope", async () => {
+  const dir = await Deno.makeTempDir();
+  const mod = new URL("../lib/sweep/pool.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    `${dir}/child.ts`,
+    `const q = (d: Deno.PermissionDescriptor) => Deno.permissions.querySync(d).state;
+     console.log(JSON.stringify([q({ name: "env", variable: "A" }), q({ name: "env", variable: "B" }),
+       q({ name: "ffi" }), q({ name: "write", path: ${JSON.stringify(dir)} })]));`,
+  );
+  await Deno.writeTextFile(
+    `${dir}/parent.ts`,
+    `import { spawnDeno } from ${JSON.stringify(mod)};
+     Deno.exit(await spawnDeno([${JSON.stringify(`${dir}/child.ts`)}], {
+       permissions: ["--allow-env=A,B", "--allow-ffi", "--allow-write=${dir}"] }));`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env=A",
+      `--allow-write=${dir}`,
+      "--allow-run=deno",
+      `${dir}/parent.ts`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  assertEquals(JSON.parse(stdout), ["granted", "prompt", "prompt", "granted"]);
+  assertStringIncludes(
+    stderr,
+    "not passing --allow-env=B --allow-ffi to child processes: this process does not hold it",
+  );
   await Deno.remove(dir, { recursive: true });
 });

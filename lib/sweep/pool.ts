@@ -9,6 +9,14 @@
  * @module
  */
 import { ConfigError, show } from "../util/errors.ts";
+import { registerChild } from "../util/children.ts";
+import {
+  denoBinary,
+  KIT_ENV_VARS,
+  KIT_PROGRAMS,
+  KIT_SYS_KINDS,
+  narrowPermissions,
+} from "./permissions.ts";
 
 /** A task that threw, with what it threw. */
 export interface PoolFailure<T> {
@@ -41,6 +49,31 @@ export interface PoolOptions<T> {
 /** Default parallelism: the number of logical cores. */
 export function defaultJobs(): number {
   return Math.max(1, navigator.hardwareConcurrency || 1);
+}
+
+/**
+ * `--jobs` limited to the machine: more worker processes than logical cores only make
+ * them compete (each run is CPU-bound), so a larger request is clamped, with a one-line
+ * notice to print.
+ * @param requested the `--jobs` value (a positive integer).
+ * @param cores logical cores (default {@link defaultJobs}).
+ * @example
+ * ```ts
+ * import { clampJobs } from "./pool.ts";
+ * const { jobs, notice } = clampJobs(1000, 4);
+ * if (jobs !== 4 || !notice) throw new Error();
+ * ```
+ */
+export function clampJobs(
+  requested: number,
+  cores: number = defaultJobs(),
+): { jobs: number; notice?: string } {
+  if (requested <= cores) return { jobs: requested };
+  return {
+    jobs: cores,
+    notice: `--jobs ${requested} is more than the ${cores} logical cores of this machine; ` +
+      `running ${cores} at a time`,
+  };
 }
 
 /**
@@ -91,13 +124,17 @@ export async function runPool<T>(
   return report;
 }
 
-/** Permission flags given to child runs unless `permissions` says otherwise. */
+/**
+ * Permission flags given to child runs unless `permissions` says otherwise: what the kit
+ * reads and runs (permissions.ts). Like any request, narrowed at spawn to what this
+ * process holds.
+ */
 export const DEFAULT_PERMISSIONS: readonly string[] = [
   "--allow-read",
   "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-ffi", // the tensorflow backend is a native addon
+  `--allow-env=${KIT_ENV_VARS.join(",")}`,
+  `--allow-sys=${KIT_SYS_KINDS.join(",")}`,
+  `--allow-run=${KIT_PROGRAMS.join(",")}`,
 ];
 
 /** Options of {@link spawnDeno}. */
@@ -106,7 +143,11 @@ export interface SpawnOptions {
   cwd?: string;
   /** Extra environment variables (added to ours). */
   env?: Record<string, string>;
-  /** Flags placed between `run` and the script (default {@link DEFAULT_PERMISSIONS}). */
+  /**
+   * Flags placed between `run` and the script (default {@link DEFAULT_PERMISSIONS}). Each
+   * `--allow-*` flag is narrowed to the scopes this process holds: a child never gets a
+   * permission its parent lacks.
+   */
   permissions?: readonly string[];
   /** Printed before each output line, as `[prefix] line` (default: none). */
   prefix?: string;
@@ -116,17 +157,31 @@ export interface SpawnOptions {
   quiet?: boolean;
   /** Kill the child when aborted. */
   signal?: AbortSignal;
+  /** Where the notice about permissions left out goes (default: stderr). */
+  log?: (message: string) => void;
 }
+
+/** Notices already printed, so each is said once per process. */
+const said = new Set<string>();
 
 /**
  * Run `deno run <permissions> ...args` with this process's Deno binary, streaming the
- * child's stdout and stderr line by line (prefixed) to ours.
+ * child's stdout and stderr line by line (prefixed) to ours. The child is registered for
+ * stopping (lib/util/children.ts): Ctrl-C or SIGTERM of this process stops it too.
  * @param args script path and its arguments, e.g. `["experiments/bandit.ts", "--seed", "1"]`.
  * @returns the child's exit code (0 on success).
  */
 export async function spawnDeno(args: readonly string[], opts: SpawnOptions = {}): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(opts.permissions ?? DEFAULT_PERMISSIONS), ...args],
+  const { args: flags, dropped } = narrowPermissions(opts.permissions ?? DEFAULT_PERMISSIONS);
+  const notice = dropped.length
+    ? `not passing ${dropped.join(" ")} to child processes: this process does not hold it`
+    : "";
+  if (notice && !said.has(notice)) {
+    said.add(notice);
+    (opts.log ?? ((m: string) => console.error(m)))(notice);
+  }
+  const child = new Deno.Command(denoBinary(), {
+    args: ["run", ...flags, ...args],
     cwd: opts.cwd,
     env: opts.env,
     stdin: "null",
@@ -134,6 +189,7 @@ export async function spawnDeno(args: readonly string[], opts: SpawnOptions = {}
     stderr: "piped",
     signal: opts.signal,
   }).spawn();
+  const unregister = registerChild(child, opts.prefix ?? "deno");
   const log = opts.logFile
     ? await Deno.open(opts.logFile, { append: true, create: true })
     : undefined;
@@ -145,6 +201,7 @@ export async function spawnDeno(args: readonly string[], opts: SpawnOptions = {}
     ]);
     return status.code;
   } finally {
+    unregister();
     log?.close();
   }
 }

@@ -20,6 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { BackendError } from "./util/errors.ts";
+import { onStop } from "./util/children.ts";
 import { installFastKernels } from "./models/kernels.ts";
 import { installThreadedWasm, wasmThreadsFromEnv } from "./models/wasm_threads.ts";
 
@@ -168,8 +169,14 @@ async function initWasm(): Promise<string> {
 async function webgpuAdapter(): Promise<GPUAdapter | null> {
   if (!("gpu" in navigator) || !navigator.gpu) return null;
   try {
-    // Mesa's Vulkan loader complains on stderr without it; any writable dir will do.
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync());
+    // Mesa's Vulkan loader complains on stderr without it; any writable dir will do. It is
+    // named for this process and removed when it exits or is stopped; one left by a killed
+    // process is swept at the next start (lib/sweep/temp_files.ts).
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+      const dir = Deno.makeTempDirSync({ prefix: `rlhf-xdg-${Deno.pid}-` });
+      onStop(() => Deno.removeSync(dir, { recursive: true }));
+      Deno.env.set("XDG_RUNTIME_DIR", dir);
+    }
   } catch {
     // no env/write permission: the warning is harmless
   }

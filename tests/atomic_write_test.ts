@@ -1,5 +1,7 @@
-import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { writeBytesAtomic, writeTextAtomic } from "../lib/util/atomic_write.ts";
+import { ResourceError } from "../lib/util/errors.ts";
+import { withFsFault } from "./_fs_fault.ts";
 
 function listDir(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
@@ -53,5 +55,29 @@ Deno.test("a failed write removes its temp file and keeps the target", async () 
   await assertRejects(() => writeTextAtomic(`${dir}/target`, "x"));
   assertEquals(listDir(dir), ["target"]);
   assertEquals(listDir(`${dir}/target`), ["inner"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a full disk while writing: one ResourceError naming the file; the old file and no temp file remain", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/summary.csv`;
+  await writeTextAtomic(path, "old\n");
+  for (const code of ["ENOSPC", "EROFS", "EACCES"] as const) {
+    const e = await withFsFault(
+      { code, when: (p) => p.startsWith(dir), ops: ["open"] },
+      () => assertRejects(() => writeTextAtomic(path, "new\n"), ResourceError),
+    );
+    const r = e as ResourceError;
+    assertEquals([r.path, r.code], [path, code]);
+    assertStringIncludes(e.message, `cannot write ${path}: `);
+    assertEquals(Deno.readTextFileSync(path), "old\n");
+    assertEquals(listDir(dir), ["summary.csv"]);
+  }
+  // a directory that cannot be made is named itself
+  const e = await withFsFault(
+    { code: "EROFS", when: (p) => p.startsWith(`${dir}/sub`), ops: ["mkdir"] },
+    () => assertRejects(() => writeTextAtomic(`${dir}/sub/x.json`, "{}"), ResourceError),
+  );
+  assertEquals(e.message, `cannot write ${dir}/sub: the file system is read-only (EROFS)`);
   await Deno.remove(dir, { recursive: true });
 });

@@ -18,6 +18,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import { resourceError } from "./errors.ts";
 
 /** Distinguishes temp files of concurrent writes from one process. */
 let counter = 0;
@@ -41,10 +42,16 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
  * temp file is removed and the target is left as it was.
  * @param path target file; replaced if it exists.
  * @param bytes the full new content.
+ * @throws ResourceError naming `path` (or its directory) when the disk is full, the file
+ *   system read-only, access denied or a path in the way; other errors as they come.
  */
 export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw resourceError(e, dir) ?? e;
+  }
   const tmp = tempPathFor(path);
   try {
     const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
@@ -59,7 +66,7 @@ export async function writeBytesAtomic(path: string, bytes: Uint8Array): Promise
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw resourceError(e, path) ?? e;
   }
   await syncDir(dir);
 }

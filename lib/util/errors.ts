@@ -41,6 +41,91 @@ export class BackendError extends KitError {
   override name = "BackendError";
 }
 
+/**
+ * The machine refused a file operation: the disk is full (ENOSPC, EDQUOT), the file system
+ * is read-only (EROFS), access is denied (EACCES, EPERM), or a path is in the way (EEXIST,
+ * EISDIR, ENOTDIR). Entry points print it as one line naming the path; the kit's writes
+ * are atomic, so nothing it names was left half-written.
+ */
+export class ResourceError extends KitError {
+  override name = "ResourceError";
+  constructor(
+    /** The file or directory the operation was on. */
+    readonly path: string,
+    /** The OS error code, e.g. `ENOSPC`. */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What each resource error code means, for messages. */
+const RESOURCE_CODES: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exceeded",
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EEXIST: "something already exists there",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+};
+
+/** OS error numbers (Linux) of those codes, for errors that carry only `(os error N)`. */
+const OS_ERRNO: Readonly<Record<number, string>> = {
+  28: "ENOSPC",
+  122: "EDQUOT",
+  30: "EROFS",
+  13: "EACCES",
+  1: "EPERM",
+  17: "EEXIST",
+  21: "EISDIR",
+  20: "ENOTDIR",
+};
+
+/**
+ * The one-line {@link ResourceError} for an error from a file operation, when it is one
+ * of the resource errors; undefined for anything else (a bug, a missing file).
+ * @param e what was thrown.
+ * @param path the path operated on, when the caller knows it better than the message.
+ * @example
+ * ```ts
+ * import { resourceError } from "./errors.ts";
+ * const full = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
+ * const r = resourceError(full, "results/x/summary.csv");
+ * if (r?.message !== "cannot write results/x/summary.csv: no space left on the device (ENOSPC)") {
+ *   throw new Error(r?.message);
+ * }
+ * ```
+ */
+export function resourceError(e: unknown, path?: string): ResourceError | undefined {
+  if (e instanceof ResourceError) return e;
+  if (!(e instanceof Error)) return undefined;
+  let code = (e as { code?: unknown }).code;
+  if (typeof code !== "string") {
+    const n = /\(os error (\d+)\)/.exec(e.message)?.[1];
+    code = n === undefined ? undefined : OS_ERRNO[Number(n)];
+  }
+  if (typeof code !== "string" || !(code in RESOURCE_CODES)) return undefined;
+  // Deno's messages end in `: <op> '<path>'` or `: <op> '<from>' -> '<to>'`.
+  const m = /: (\w+) '([^']+)'(?: -> '([^']+)')?$/.exec(e.message);
+  const op = m?.[1] ?? "";
+  const where = path ?? m?.[3] ?? m?.[2] ?? "a file";
+  const verb = path !== undefined
+    ? "write"
+    : /^(read|stat|lstat|realpath)/.test(op)
+    ? "read"
+    : op === "remove"
+    ? "remove"
+    : "write";
+  return new ResourceError(
+    where,
+    code,
+    `cannot ${verb} ${where}: ${RESOURCE_CODES[code]} (${code})`,
+  );
+}
+
 /** Render any value for an error message: strings quoted, others JSON. */
 export function show(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);

@@ -15,6 +15,19 @@
  * rows logged so far and the last checkpoint known to be good ({@link CheckpointKeeper});
  * its cached stage is discarded so a rerun starts clean.
  *
+ * Publishing never leaves a half-published run and never replaces good results with a
+ * failure:
+ * - manifest.json commits a run directory. Publishing removes it first, writes every
+ *   other file (each atomically), then writes it last; a reader takes a directory without
+ *   manifest.json for an unfinished one. A disk that fills up midway leaves a directory
+ *   without a manifest and a one-line error naming the file; the next sweep publishes it
+ *   again from the cache.
+ * - Files copied from the cache are checked against the SHA-256 their stage recorded
+ *   before anything in the published directory is touched.
+ * - A run that fails where an ok run of the same id is published (its id carries its
+ *   config's key, so only a lost cache or a fault that its config does not determine can
+ *   cause this) keeps the good results and records the failure in `<run-id>/failure/`.
+ *
  * @module
  */
 import { basename, dirname, join } from "node:path";
@@ -22,13 +35,14 @@ import * as aq from "arquero";
 import type { BackendInfo } from "../backend.ts";
 import type { MetricRow } from "../train/metrics.ts";
 import { writeBytesAtomic, writeTextAtomic } from "../util/atomic_write.ts";
-import { FileFormatError } from "../util/errors.ts";
+import { FileFormatError, KitError } from "../util/errors.ts";
 import { hashKey } from "./hash.ts";
 import { writeJson } from "./json_file.ts";
 import { withLock } from "./lock.ts";
 import { buildManifest, type Manifest, writeManifest } from "./manifest.ts";
 import { readCsvTable, writeCsvTable, writeMetricRows } from "./results_table.ts";
-import { runStage, type StageInputs, type StageResult } from "./stage_cache.ts";
+import { readStageChecksums, runStage, type StageInputs, type StageResult } from "./stage_cache.ts";
+import { sha256Hex } from "./checksums.ts";
 
 /** The kept policy checkpoint of a run (in its stage dir, then in its failure record). */
 export const POLICY_CHECKPOINT = "policy.ckpt";
@@ -37,7 +51,7 @@ const PENDING_CHECKPOINT = "policy.pending.ckpt";
 
 /**
  * Files a published run directory may hold; anything else there is left alone.
- * manifest.json comes last: it is written when the rest is in place.
+ * manifest.json comes last: it is written when the rest is in place, and commits the run.
  */
 export const RUN_FILES = [
   "config.json",
@@ -48,6 +62,9 @@ export const RUN_FILES = [
   POLICY_CHECKPOINT,
   "manifest.json",
 ] as const;
+
+/** Where a failure is recorded beside a published run that it must not replace. */
+export const FAILURE_DIR = "failure";
 
 /**
  * Keeps the last checkpoint known to be good. A step's loss is computed before its update,
@@ -184,13 +201,22 @@ export async function recordRun(spec: RecordedRunSpec): Promise<StageResult> {
         await writeManifest(join(dir, "manifest.json"), await manifest("ok"));
       } catch (e) {
         // Publish the failure record (config, rows so far, last good checkpoint, manifest
-        // with the error), then fail the stage, which discards its partial dir.
+        // with the error), then fail the stage, which discards its partial dir. Good
+        // results of the same id are never replaced by it.
         try {
           await writeRunMetrics(dir, ctx.rows);
           await Deno.remove(join(dir, "summary.csv")).catch(() => {});
           await Deno.remove(join(dir, "samples.jsonl")).catch(() => {});
           await writeManifest(join(dir, "manifest.json"), await manifest("failed", e));
-          await publishRun(dir, spec.publishDir);
+          const good = await publishedStatus(spec.publishDir) === "ok";
+          const target = good ? join(spec.publishDir, FAILURE_DIR) : spec.publishDir;
+          await publishRun(dir, target);
+          if (good) {
+            spec.log?.(
+              `${basename(spec.publishDir)} failed again; its published results are kept ` +
+                `and the failure is recorded in ${target}`,
+            );
+          }
         } catch (pe) {
           spec.log?.(
             `could not record the failure of ${spec.publishDir}: ${(pe as Error).message}`,
@@ -200,20 +226,48 @@ export async function recordRun(spec: RecordedRunSpec): Promise<StageResult> {
       }
     },
   });
-  await publishRun(res.dir, spec.publishDir);
+  await publishRun(res.dir, spec.publishDir, { verify: true });
+  await Deno.remove(join(spec.publishDir, FAILURE_DIR), { recursive: true }).catch(() => {});
   return res;
+}
+
+/** The status in a published run's manifest.json, if it has a readable one. */
+async function publishedStatus(dir: string): Promise<Manifest["status"] | undefined> {
+  try {
+    return (JSON.parse(await Deno.readTextFile(join(dir, "manifest.json"))) as Manifest).status;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Options of {@link publishRun}. */
+export interface PublishOptions {
+  /**
+   * `from` is a finished stage: check each file against the SHA-256 its DONE recorded
+   * before anything is published (default false: a failure record, which has no DONE).
+   */
+  verify?: boolean;
 }
 
 /**
  * Copy a run's files ({@link RUN_FILES} present in `from`) to its published directory `to`,
- * each atomically, and remove the known files `from` lacks (left by an older record).
- * Every file under `to` is always complete, the directory never disappears, and two
- * processes publishing the same run take turns (a lock beside `to`).
+ * and remove the known files `from` lacks (left by an older record). manifest.json is
+ * removed first and written last, so `to` holds a manifest only when every file beside it
+ * belongs to it; every file is written atomically, the directory never disappears, and
+ * two processes publishing the same run take turns (a lock beside `to`).
+ * @throws FileFormatError, before touching `to`, when `verify` and a file of `from` does
+ *   not match its checksum; ResourceError when the disk is full or read-only (then `to`
+ *   has no manifest.json: not published).
  */
-export async function publishRun(from: string, to: string): Promise<void> {
+export async function publishRun(
+  from: string,
+  to: string,
+  opts: PublishOptions = {},
+): Promise<void> {
   const lock = join(dirname(to), `.${basename(to)}.publish.lock`);
   await withLock(lock, async () => {
-    await Deno.mkdir(to, { recursive: true });
+    const sums = opts.verify ? await readStageChecksums(from) : undefined;
+    const files = new Map<string, Uint8Array | undefined>();
     for (const f of RUN_FILES) {
       let bytes: Uint8Array | undefined;
       try {
@@ -221,10 +275,46 @@ export async function publishRun(from: string, to: string): Promise<void> {
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
+      if (bytes && sums && sums[f] !== await sha256Hex(bytes)) {
+        throw new FileFormatError(
+          `${join(from, f)} does not match the SHA-256 its stage recorded; ${to} was not ` +
+            `published (run the sweep again: the stage is discarded and recomputed)`,
+        );
+      }
+      files.set(f, bytes);
+    }
+    if (!files.get("manifest.json")) {
+      throw new KitError(`${from} has no manifest.json: it is not a finished run record`);
+    }
+    if (await samePublished(to, files)) return; // a cached run republished: nothing changes
+    await Deno.mkdir(to, { recursive: true });
+    // Uncommit: until the new manifest is written, readers take `to` as unfinished.
+    await Deno.remove(join(to, "manifest.json")).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+    for (const [f, bytes] of files) {
+      if (f === "manifest.json") continue;
       if (bytes) await writeBytesAtomic(join(to, f), bytes);
       else await Deno.remove(join(to, f)).catch(() => {});
     }
+    await writeBytesAtomic(join(to, "manifest.json"), files.get("manifest.json")!);
   }, { purpose: `publish ${basename(to)}` });
+}
+
+/** Whether `to` already holds exactly these files (and none of the known others). */
+async function samePublished(
+  to: string,
+  files: ReadonlyMap<string, Uint8Array | undefined>,
+): Promise<boolean> {
+  for (const [f, bytes] of files) {
+    const old = await Deno.readFile(join(to, f)).catch(() => undefined);
+    if (!bytes || !old) {
+      if (bytes || old) return false;
+      continue;
+    }
+    if (old.length !== bytes.length || old.some((b, i) => b !== bytes[i])) return false;
+  }
+  return true;
 }
 
 /** Step metrics to metrics.csv and their wall-clock columns (`perf/*`) to timings.csv. */
@@ -251,33 +341,46 @@ export interface RunFailure {
   startedAt: string;
   /** The kept checkpoint's path and step, when there is one. */
   checkpoint?: string;
+  /** The failure is recorded in `failure/`: the run's earlier, good results were kept. */
+  kept?: boolean;
 }
 
 /**
  * The failure recorded in a published run directory, if its manifest says it failed:
  * the error message and, when a checkpoint was kept, where and at which step.
+ * @param runDir `<results>/<run-id>`.
+ * @param opts `kept: true` also reads a failure recorded beside good results
+ *   (`<run-id>/failure/`), which otherwise does not make the run a failed one.
  */
-export async function readFailure(runDir: string): Promise<RunFailure | undefined> {
-  let m: Manifest;
-  try {
-    m = JSON.parse(await Deno.readTextFile(join(runDir, "manifest.json")));
-  } catch {
-    return undefined;
-  }
-  if (m.status !== "failed") return undefined;
-  return {
-    message: m.error?.message ?? "failed",
-    startedAt: m.startedAt,
-    ...(m.checkpoint
-      ? { checkpoint: `${join(runDir, m.checkpoint.file)} (step ${m.checkpoint.step})` }
-      : {}),
+export async function readFailure(
+  runDir: string,
+  opts: { kept?: boolean } = {},
+): Promise<RunFailure | undefined> {
+  const at = async (dir: string, kept: boolean): Promise<RunFailure | undefined> => {
+    let m: Manifest;
+    try {
+      m = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
+    } catch {
+      return undefined;
+    }
+    if (m.status !== "failed") return undefined;
+    return {
+      message: m.error?.message ?? "failed",
+      startedAt: m.startedAt,
+      ...(m.checkpoint
+        ? { checkpoint: `${join(dir, m.checkpoint.file)} (step ${m.checkpoint.step})` }
+        : {}),
+      ...(kept ? { kept } : {}),
+    };
   };
+  return await at(runDir, false) ??
+    (opts.kept ? await at(join(runDir, FAILURE_DIR), true) : undefined);
 }
 
 /**
  * Read a run's published summary row.
  * @throws FileFormatError naming the directory when it is not a finished run (missing,
- *   failed, or its summary.csv is corrupt).
+ *   failed, not committed by a manifest, or its summary.csv is corrupt).
  */
 export async function readRunSummary(dir: string): Promise<Record<string, unknown>> {
   if (!(await Deno.stat(dir).then((s) => s.isDirectory, () => false))) {
@@ -289,5 +392,11 @@ export async function readRunSummary(dir: string): Promise<Record<string, unknow
   }
   const row = (await readCsvTable(join(dir, "summary.csv"))).objects()[0];
   if (!row) throw new FileFormatError(`${join(dir, "summary.csv")} has no rows`);
+  if (await publishedStatus(dir) !== "ok") {
+    throw new FileFormatError(
+      `run ${dir} is not a finished run: it has no valid manifest.json (interrupted while ` +
+        `it was being published?)`,
+    );
+  }
   return row as Record<string, unknown>;
 }

@@ -48,7 +48,9 @@ export class BackendError extends KitError {
  * are atomic, so nothing it names was left half-written.
  */
 export class ResourceError extends KitError {
+  /** Error class name, shown by entry points. */
   override name = "ResourceError";
+  /** An error about `path`, with its OS code and the one-line message. */
   constructor(
     /** The file or directory the operation was on. */
     readonly path: string,

@@ -1,0 +1,135 @@
+/**
+ * Publishing run records (lib/sweep/run_record.ts): a failure never replaces good results
+ * of the same id, a full disk never leaves a half-published run, and nothing from the
+ * cache is published without passing its checksums.
+ */
+import { join } from "node:path";
+import {
+  FAILURE_DIR,
+  publishRun,
+  readFailure,
+  readRunSummary,
+  type RecordedRunSpec,
+  recordRun,
+  type RunOutput,
+} from "../lib/sweep/run_record.ts";
+import { FileFormatError, NumericalError, ResourceError } from "../lib/util/errors.ts";
+import { withFsFault } from "./_fs_fault.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
+
+const backend = () =>
+  Promise.resolve({ backend: "cpu", requested: "cpu", device: "test", tfjs: "4.22.0" } as const);
+
+/** A run spec writing into a fresh results dir; `body` trains (or fails). */
+function spec(results: string, body: RecordedRunSpec["run"], logs: string[] = []): RecordedRunSpec {
+  return {
+    cacheRoot: join(results, ".cache"),
+    publishDir: join(results, "dpo__beta0.1__seed1__0123abcd"),
+    stage: "run-dpo",
+    config: { beta: 0.1 },
+    inputs: {},
+    configFile: { run: { id: "dpo__beta0.1__seed1__0123abcd" } },
+    seed: 1,
+    backend,
+    checkpointEvery: 0,
+    log: (m) => logs.push(m),
+    run: body,
+  };
+}
+
+const good = (): Promise<RunOutput> =>
+  Promise.resolve({
+    rows: [{ step: 1, "loss/dpo": 0.5 }],
+    summary: { run_id: "dpo__beta0.1__seed1__0123abcd", method: "dpo", reward_gold: 0.25 },
+    samples: [{ kind: "eval", completion: "was good" }],
+  });
+
+const snapshot = async (dir: string) =>
+  Object.fromEntries(
+    await Promise.all(
+      ["config.json", "metrics.csv", "summary.csv", "samples.jsonl", "manifest.json"].map(
+        async (f) => [f, await Deno.readTextFile(join(dir, f))],
+      ),
+    ),
+  );
+
+Deno.test("a run that fails where good results of its id are published keeps them and records the failure beside them", async () => {
+  const results = await Deno.makeTempDir({ prefix: "record-" });
+  const logs: string[] = [];
+  const first = await recordRun(spec(results, good, logs));
+  const dir = join(results, "dpo__beta0.1__seed1__0123abcd");
+  const before = await snapshot(dir);
+  // the cache is lost (or failed its check), and this time training diverges
+  await Deno.remove(first.dir, { recursive: true });
+  const nan = () => Promise.reject(new NumericalError("loss/dpo", 3, NaN));
+  await assertRejects(() => recordRun(spec(results, nan, logs)), NumericalError, "at step 3");
+  assertEquals(await snapshot(dir), before, "the good files are untouched");
+  assertEquals((await readRunSummary(dir)).reward_gold, 0.25);
+  assertEquals(await readFailure(dir), undefined, "the run is not a failed one");
+  const kept = await readFailure(dir, { kept: true });
+  assertEquals([kept?.message, kept?.kept], ["loss/dpo is NaN at step 3", true]);
+  const recorded = JSON.parse(await Deno.readTextFile(join(dir, FAILURE_DIR, "manifest.json")));
+  assertEquals(recorded.status, "failed");
+  assertStringIncludes(logs.join("\n"), `failed again; its published results are kept`);
+  // a later good run of the id removes the stale failure record
+  await recordRun(spec(results, good, logs));
+  assertEquals(await Deno.stat(join(dir, FAILURE_DIR)).then(() => true, () => false), false);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("a failure with no good results published is published as the run's record", async () => {
+  const results = await Deno.makeTempDir({ prefix: "record-" });
+  const nan = () => Promise.reject(new NumericalError("loss/dpo", 0, NaN));
+  await assertRejects(() => recordRun(spec(results, nan)), NumericalError);
+  const dir = join(results, "dpo__beta0.1__seed1__0123abcd");
+  assertEquals((await readFailure(dir))?.message, "loss/dpo is NaN at step 0");
+  await assertRejects(() => readRunSummary(dir), FileFormatError, "it has no summary");
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("a full disk while publishing: one ResourceError naming the file, the run is not published, a rerun publishes it", async () => {
+  const results = await Deno.makeTempDir({ prefix: "record-" });
+  const dir = join(results, "dpo__beta0.1__seed1__0123abcd");
+  // an older record of this run is published (another backend gave other numbers)
+  await recordRun(spec(results, good));
+  await Deno.remove(join(results, ".cache"), { recursive: true });
+  const other = () => good().then((o) => ({ ...o, summary: { ...o.summary, reward_gold: 0.5 } }));
+  const e = await withFsFault(
+    {
+      code: "ENOSPC",
+      when: (p) => p.startsWith(join(dir, ".summary.csv.tmp")),
+    },
+    () => assertRejects(() => recordRun(spec(results, other)), ResourceError),
+  );
+  assertEquals(
+    e.message,
+    `cannot write ${join(dir, "summary.csv")}: no space left on the device (ENOSPC)`,
+  );
+  // half of it is new, so it is not committed: no manifest, and readers refuse it
+  assertEquals(await Deno.stat(join(dir, "manifest.json")).then(() => true, () => false), false);
+  await assertRejects(() => readRunSummary(dir), FileFormatError, "is not a finished run");
+  // with space again, the cached run is published whole
+  await recordRun(spec(results, other));
+  assertEquals((await readRunSummary(dir)).reward_gold, 0.5);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("a cached file that no longer matches its checksum is never published", async () => {
+  const results = await Deno.makeTempDir({ prefix: "record-" });
+  const res = await recordRun(spec(results, good));
+  const dir = join(results, "dpo__beta0.1__seed1__0123abcd");
+  const before = await snapshot(dir);
+  await Deno.writeTextFile(join(res.dir, "summary.csv"), "run_id,reward_gold\nx,99\n");
+  await Deno.remove(join(dir, "manifest.json")); // force a republish
+  await assertRejects(
+    () => publishRun(res.dir, dir, { verify: true }),
+    FileFormatError,
+    `${join(res.dir, "summary.csv")} does not match the SHA-256 its stage recorded`,
+  );
+  assertEquals(await Deno.readTextFile(join(dir, "summary.csv")), before["summary.csv"]);
+  // through recordRun, the stage fails its check, is recomputed, and the good run published
+  const again = await recordRun(spec(results, good));
+  assert(!again.cached);
+  assertEquals(await snapshot(dir).then((s) => s["summary.csv"]), before["summary.csv"]);
+  await Deno.remove(results, { recursive: true });
+});

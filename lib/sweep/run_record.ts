@@ -152,6 +152,7 @@ export interface RecordedRunSpec {
   checkpointEvery: number;
   /** Train and evaluate; throw to fail the run. */
   run: (ctx: RunContext) => Promise<RunOutput>;
+  /** Progress and failure notices (default: none). */
   log?: (m: string) => void;
 }
 

@@ -31,7 +31,8 @@ const RESULTS_PATTERNS: readonly RegExp[] = [
   /^\..+\.tmp-(\d+)\.png$/, // lib/plot/png.ts
   /^\..+\.stale-(\d+)-\d+$/, // lock.ts: a stale lock moved aside
   /^\..+\.discarded-(\d+)$/, // stage_cache.ts: a corrupt stage moved aside
-  /^\..+\.(?:publish|replaced)-(\d+)$/, // run_record.ts: a run being published or replaced
+  /^\..+\.(?:publish|replaced)-(\d+)$/, // a run being published or replaced
+  /^\.write-probe-(\d+)$/, // resources.ts: the writability probe
 ];
 
 /** The prefix of the XDG_RUNTIME_DIR temp directory a process makes (lib/backend.ts). */

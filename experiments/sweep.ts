@@ -1,18 +1,21 @@
 /**
  * `deno task sweep <experiment> [--preset NAME] [--field value[,value…] …] [--jobs N]
- *  [--shard i/n] [--results DIR] [--dry-run] [--help]`
+ *  [--shard i/n] [--results DIR] [--dry-run] [--yes] [--help]`
  *
  * The command line of every sweep. For the canonical experiment: resolve the preset, apply
  * the command line (a single value pins a field, a comma list makes it a grid axis —
  * `--ppo.beta 0.05,0.1`, `--model.dModel 32,64`, `--seed 1,2,3`), plan every run and check
  * every point before any work (canonical/plan.ts), then execute (canonical/execute.ts).
+ * A grid of more than {@link MAX_RUNS_UNASKED} runs needs `--yes`; `--jobs` above the core
+ * count is clamped, with a notice.
  *
  * @module
  */
 import { initBackend } from "../lib/backend.ts";
 import { parseOverrides } from "../lib/sweep/overrides.ts";
 import type { GridAxis } from "../lib/sweep/grid.ts";
-import { defaultJobs } from "../lib/sweep/pool.ts";
+import { clampJobs, defaultJobs } from "../lib/sweep/pool.ts";
+import { checkUserPath } from "../lib/sweep/paths.ts";
 import { describeSchema } from "../lib/util/schema.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { CANONICAL_SCHEMA } from "./canonical/config.ts";
@@ -25,8 +28,11 @@ import { BANDIT_SWEEP_SCHEMA, banditSweep, banditSweepConfig } from "./bandit.ts
 /** Experiments this entry point knows. */
 export const EXPERIMENTS = ["canonical", "bandit"] as const;
 
+/** A grid of more runs than this is run only with `--yes` (each run takes minutes). */
+export const MAX_RUNS_UNASKED = 200;
+
 const USAGE = `usage: deno task sweep <experiment> [--preset NAME] [--field value[,value...] ...]
-       [--jobs N] [--shard i/n] [--results DIR] [--dry-run] [--help]
+       [--jobs N] [--shard i/n] [--results DIR] [--dry-run] [--yes] [--help]
 experiments: ${EXPERIMENTS.join(", ")}; presets: ${Object.keys(CANONICAL_PRESETS).join(", ")}`;
 /** The usage on one line, for error messages (which are one line). */
 const USAGE_LINE = USAGE.replace(/\s*\n\s*/g, "; ");
@@ -45,6 +51,8 @@ export interface SweepRequest {
   dryRun: boolean;
   /** The shard to run, if any. */
   shard?: { index: number; count: number };
+  /** One-line notices to print before the sweep (e.g. `--jobs` clamped). */
+  notices: string[];
 }
 
 /** Flatten nested single-valued overrides into one-valued axes (dotted paths). */
@@ -85,18 +93,28 @@ export async function parseSweep(
       `unexpected argument ${JSON.stringify(parsed.positional[1])}; ${USAGE_LINE}`,
     );
   }
+  const results = checkUserPath(parsed.options.results ?? "results", "--results");
   const preset = resolvePreset(presetName);
   const plan = await planSweep(preset, parsed.overrides, [
     ...pinned(parsed.overrides),
     ...parsed.grid,
   ]);
+  if (plan.runs.length > MAX_RUNS_UNASKED && !parsed.options.yes && !parsed.options.dryRun) {
+    const axes = plan.axes.map((a) => `${a.path} (${a.values.length})`).join(" × ");
+    throw new ConfigError(
+      `this sweep plans ${plan.runs.length} runs (${axes || "no grid"}), more than ` +
+        `${MAX_RUNS_UNASKED}; check them with --dry-run, and pass --yes to run them`,
+    );
+  }
+  const { jobs, notice } = clampJobs(parsed.options.jobs ?? Math.min(defaultJobs(), 2));
   return {
     experiment: resultsName(experiment, preset.name),
     plan,
-    results: parsed.options.results ?? "results",
-    jobs: parsed.options.jobs ?? Math.min(defaultJobs(), 2),
+    results,
+    jobs,
     dryRun: parsed.options.dryRun,
     ...(parsed.options.shard ? { shard: parsed.options.shard } : {}),
+    notices: notice ? [notice] : [],
   };
 }
 
@@ -120,7 +138,8 @@ export async function sweepFromArgs(
     for (const r of plan.runs) console.log(r.id);
     return undefined;
   }
-  checkSweep(req);
+  for (const n of req.notices) console.error(n);
+  await checkSweep(req);
   const backend = await initBackend();
   console.error(`backend: ${backend.backend} (${backend.device})`);
   const res = await executeSweep(req);
@@ -192,7 +211,10 @@ export function printResult(res: SweepResult): void {
       .filter((c) => t.columnNames().includes(c));
     console.log("\n" + t.select(cols).toMarkdown({ digits: 3 } as never));
   }
-  console.log(`summary: ${res.summaryPath}`);
+  console.log(
+    `summary: ${res.summaryPath}` +
+      (res.dropped.length ? ` (${res.dropped.length} run director(ies) left out, see above)` : ""),
+  );
   for (const p of res.plots?.html ?? []) console.log(`plot: ${p}`);
   for (const p of res.plots?.png ?? []) console.log(`png: ${p}`);
   if (res.plots?.pngSkipped) console.log(`no PNGs: ${res.plots.pngSkipped}`);

@@ -70,6 +70,7 @@ Deno.test("parseOverrides() reads values, grids, options and positionals", () =>
   );
   assertEquals(p.options, {
     dryRun: true,
+    yes: false,
     help: false,
     preset: "quick",
     jobs: 4,

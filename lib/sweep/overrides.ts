@@ -10,7 +10,8 @@
  * or overflows to Infinity, is an error.
  *
  * Reserved options (not config fields): `--preset NAME`, `--jobs N`, `--shard i/n`,
- * `--results DIR`, and the flags `--dry-run` and `--help` (`-h`). Other tokens that do
+ * `--results DIR`, and the flags `--dry-run`, `--yes` (run a large grid) and `--help`
+ * (`-h`). Other tokens that do
  * not start with `--` are positional; everything after a bare `--` is positional too.
  *
  * Limits: a string value cannot contain a comma (it would be read as a grid), and config
@@ -36,6 +37,8 @@ export interface SweepOptions {
   results?: string;
   /** `--dry-run`: list the runs without running them. */
   dryRun: boolean;
+  /** `--yes`: run a grid larger than the sweep would run without asking. */
+  yes: boolean;
   /** `--help` or `-h`. */
   help: boolean;
 }
@@ -59,9 +62,17 @@ export interface ParseOptions {
 }
 
 /** The reserved option names; these take precedence over config fields of the same name. */
-export const OPTION_NAMES = ["preset", "jobs", "shard", "results", "dry-run", "help"] as const;
+export const OPTION_NAMES = [
+  "preset",
+  "jobs",
+  "shard",
+  "results",
+  "dry-run",
+  "yes",
+  "help",
+] as const;
 
-const FLAGS = new Set(["dry-run", "help"]);
+const FLAGS = new Set(["dry-run", "yes", "help"]);
 
 /**
  * Parse command-line arguments against an experiment schema.
@@ -85,7 +96,7 @@ export function parseOverrides<T>(
   opts: ParseOptions = {},
 ): ParsedArgs {
   const out: ParsedArgs = {
-    options: { dryRun: false, help: false },
+    options: { dryRun: false, yes: false, help: false },
     overrides: {},
     grid: [],
     positional: [],
@@ -144,12 +155,14 @@ export function parseOverrides<T>(
 function setOption(o: SweepOptions, key: string, raw: string | undefined): void {
   switch (key) {
     case "dry-run":
+    case "yes":
     case "help": {
       const v = raw === undefined ? true : parseBool(raw);
       if (v === undefined) {
         throw new ConfigError(`--${key} is a flag: give it alone or as --${key}=true|false`);
       }
       if (key === "help") o.help = v;
+      else if (key === "yes") o.yes = v;
       else o.dryRun = v;
       return;
     }

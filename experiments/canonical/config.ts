@@ -173,7 +173,8 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     type: "section",
     doc: "simulated preference collection",
     schema: {
-      prompts: { type: "number", int: true, min: 1, doc: "prompts labelled" },
+      // The reward model holds out at least one labelled prompt and trains on the rest.
+      prompts: { type: "number", int: true, min: 2, doc: "prompts labelled (one held out)" },
       k: { type: "number", int: true, min: 2, max: 12, doc: "completions per prompt" },
       annotator: {
         type: "enum",

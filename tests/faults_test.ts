@@ -4,7 +4,7 @@
  * failure in its manifest; the sweep finishes the other runs and reports the failed ones.
  *
  * The sweep tests inject the NaN with `RLHF_FAULT=nan:<method or run id>:<step>`
- * (experiments/canonical/runs.ts); the unit tests provoke real ones (a learning rate of
+ * (experiments/canonical/run.ts); the unit tests provoke real ones (a learning rate of
  * 1e30, a reward of NaN).
  */
 import { join } from "node:path";
@@ -19,11 +19,13 @@ import { armNanFault, checkFinite, parseFault } from "../lib/train/metrics.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import type { Manifest } from "../lib/sweep/manifest.ts";
 import { NumericalError } from "../lib/util/errors.ts";
+import { parseSweep } from "../experiments/sweep.ts";
+import { runDeno } from "./_subprocess.ts";
+import { sweepArgs } from "./_sweep_process.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 
 await initBackend("wasm");
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const small = modelConfig({
   vocabSize: 20,
   dModel: 8,
@@ -51,9 +53,9 @@ Deno.test("checkFinite names the quantity and the step; an armed fault fires onc
   } finally {
     disarm();
   }
-  assertEquals(parseFault("nan:canonical__dpo__0.1__1:12"), {
+  assertEquals(parseFault("nan:dpo__beta0.1__seed1__0123abcd:12"), {
     kind: "nan",
-    target: "canonical__dpo__0.1__1",
+    target: "dpo__beta0.1__seed1__0123abcd",
     step: 12,
   });
 });
@@ -123,31 +125,17 @@ Deno.test("a NaN reward stops PPO before any update, naming reward/score and the
   for (const m of [policy, ref, value]) m.dispose();
 });
 
-/** `deno run experiments/sweep.ts canonical --preset tiny ...` with the task's permissions. */
+/** `deno task sweep canonical --preset tiny ...` with the task's permissions. */
 async function sweep(results: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write=results,/tmp",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
-      "experiments/sweep.ts",
-      "canonical",
-      "--preset",
-      "tiny",
-      "--results",
-      results,
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", RLHF_PNG: "0", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return await runDeno(sweepArgs(results, args), { env });
+}
+
+/** The ids a tiny sweep with `args` plans, by method and β or n (`dpo 0.1`). */
+async function plannedIds(args: string[]): Promise<Record<string, string>> {
+  const req = await parseSweep(["canonical", "--preset", "tiny", ...args]);
+  return Object.fromEntries(
+    req!.plan.runs.map((r) => [`${r.method} ${r.labels.beta ?? r.labels.n}`, r.id]),
+  );
 }
 
 const readManifest = async (dir: string): Promise<Manifest> =>
@@ -168,8 +156,9 @@ Deno.test({
     const results = await Deno.makeTempDir({ prefix: "faults-" });
     const root = join(results, "canonical_tiny");
     const grid = ["--ppo.beta", "0.1", "--bon.n", "4", "--checkpointEvery", "1"];
-    const failing = "canonical__dpo__0.1__1";
-    const others = ["canonical__ppo__0.1__1", "canonical__dpo__1__1", "canonical__bon__n4__1"];
+    const ids = await plannedIds(grid);
+    const failing = ids["dpo 0.1"]!;
+    const others = [ids["ppo 0.1"]!, ids["dpo 1"]!, ids["bon 4"]!];
 
     // 1. parallel workers; the NaN at step 3 of one DPO run
     const a = await sweep(results, [...grid, "--jobs", "2"], { RLHF_FAULT: `nan:${failing}:3` });
@@ -219,20 +208,32 @@ Deno.test({
       ((await readCsvTable(join(root, "summary.csv"))).array("run_id") as string[]).length,
       4,
     );
+    const published = async (id: string) =>
+      await Promise.all(
+        ["summary.csv", "samples.jsonl", "metrics.csv", "manifest.json"].map((f) =>
+          Deno.readTextFile(join(root, id, f))
+        ),
+      );
+    const goodDpo = await published(failing);
 
     // 3. a real divergence from a config value, in one process: NaN at step 1; the weights
-    //    saved after step 1 gave that NaN, so no checkpoint is kept
+    //    saved after step 1 gave that NaN, so no checkpoint is kept. Another config, so
+    //    other run ids: the good DPO runs published above are untouched.
+    const diverging = await plannedIds([...grid, "--dpo.lr", "1e30"]);
+    const [bad1, bad2] = [diverging["dpo 0.1"]!, diverging["dpo 1"]!];
+    assert(bad1 !== failing && bad2 !== ids["dpo 1"], "a new config has new run ids");
     const c = await sweep(results, [...grid, "--jobs", "1", "--dpo.lr", "1e30"]);
     assertEquals(c.code, 1, c.stderr);
     assertStringIncludes(
       c.stdout,
-      `2 run(s) failed:\n  ${failing}: loss/dpo is NaN at step 1\n` +
-        `  canonical__dpo__1__1: loss/dpo is NaN at step 1\n`,
+      `2 run(s) failed:\n  ${bad1}: loss/dpo is NaN at step 1\n` +
+        `  ${bad2}: loss/dpo is NaN at step 1\n`,
     );
-    const m2 = await readManifest(dir);
+    const m2 = await readManifest(join(root, bad1));
     assertEquals([m2.status, m2.error?.step, m2.checkpoint], ["failed", 1, undefined]);
-    assertEquals(await exists(join(dir, "policy.ckpt")), false);
-    assertEquals((await readManifest(join(root, "canonical__ppo__0.1__1"))).status, "ok");
+    assertEquals(await exists(join(root, bad1, "policy.ckpt")), false);
+    assertEquals(await published(failing), goodDpo);
+    assertEquals((await readManifest(join(root, ids["ppo 0.1"]!))).status, "ok");
     await Deno.remove(results, { recursive: true });
   },
 });

@@ -12,6 +12,7 @@ import {
   taskPermissions,
 } from "./_subprocess.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
+import { KIT_ENV_VARS, KIT_PROGRAMS, SWEEP_SYS_KINDS } from "../lib/sweep/permissions.ts";
 
 Deno.test("taskPermissions() parses every task of deno.json into every permission", () => {
   const perms = taskPermissions();
@@ -27,9 +28,9 @@ Deno.test("taskPermissions() lets sweep write only results and /tmp, as deno.jso
   assertEquals(p.sweep, {
     read: true,
     write: ["results", "/tmp"],
-    env: true,
-    run: true,
-    sys: true,
+    env: [...KIT_ENV_VARS],
+    run: [...KIT_PROGRAMS],
+    sys: [...SWEEP_SYS_KINDS],
     net: false,
     ffi: false,
     import: false,
@@ -37,7 +38,7 @@ Deno.test("taskPermissions() lets sweep write only results and /tmp, as deno.jso
   assertEquals(p["notebooks:clear"]!.write, ["notebooks"]);
   assertEquals(p["notebooks:clear"]!.env, false);
   // a chain is the union of its commands, `deno task notebooks` included
-  assertEquals(p.test!.write, true);
+  assertEquals(p.test!.write, ["/tmp", "results"]);
   assertEquals(p.test!.sys, true);
   assertEquals(p.test!.net, false);
 });
@@ -47,9 +48,9 @@ Deno.test("taskCommand() is the task's deno run line with the extra arguments ap
     "run",
     "--allow-read",
     "--allow-write=results,/tmp",
-    "--allow-env",
-    "--allow-run",
-    "--allow-sys",
+    `--allow-env=${KIT_ENV_VARS.join(",")}`,
+    `--allow-sys=${SWEEP_SYS_KINDS.join(",")}`,
+    `--allow-run=${KIT_PROGRAMS.join(",")}`,
     "experiments/sweep.ts",
     "canonical",
     "--jobs",

@@ -34,7 +34,7 @@ import { checkUserPath } from "../../lib/sweep/paths.ts";
 import { readFailure, readRunSummary } from "../../lib/sweep/run_record.ts";
 import { readRunCurves } from "../../lib/sweep/run_tables.ts";
 import { runPool, spawnDeno } from "../../lib/sweep/pool.ts";
-import { KIT_ENV_VARS, KIT_PROGRAMS, KIT_SYS_KINDS } from "../../lib/sweep/permissions.ts";
+import { KIT_ENV_VARS, KIT_PROGRAMS, SWEEP_SYS_KINDS } from "../../lib/sweep/permissions.ts";
 import { checkMemory, checkWritable, trainingMemory } from "../../lib/sweep/resources.ts";
 import { type Shard, shardItems, writeShardSummary } from "../../lib/sweep/shard.ts";
 import { summariseOverSeeds, writeCsvTable } from "../../lib/sweep/results_table.ts";
@@ -350,7 +350,7 @@ export interface WorkerError {
 function workerPermissions(): string[] {
   return [
     `--allow-env=${KIT_ENV_VARS.join(",")}`,
-    `--allow-sys=${KIT_SYS_KINDS.join(",")}`,
+    `--allow-sys=${SWEEP_SYS_KINDS.join(",")}`,
     `--allow-run=${KIT_PROGRAMS.join(",")}`,
   ];
 }

@@ -23,12 +23,14 @@ export const KIT_ENV_VARS = [
   "TMPDIR", // where temp directories go (swept at start)
 ] as const;
 
-/** `Deno` system information the kit reads (`--allow-sys=…`). */
-export const KIT_SYS_KINDS = [
+/** `Deno` system information a sweep reads (`--allow-sys=…` of its tasks and workers). */
+export const SWEEP_SYS_KINDS = [
   "hostname", // lock files name their holder's host
   "systemMemoryInfo", // a model's memory estimate is checked against the machine's
-  "loadavg", // benchmarks report the load
 ] as const;
+
+/** `Deno` system information the kit reads: a sweep's, and the load benchmarks report. */
+export const KIT_SYS_KINDS = [...SWEEP_SYS_KINDS, "loadavg"] as const;
 
 /**
  * Programs the kit starts (`--allow-run=…`): Deno for worker processes, `ps` to tell a

@@ -1,0 +1,72 @@
+/**
+ * Least privilege, read from deno.json (`taskPermissions()`): every task's grants are
+ * scoped to what the kit reads, runs and writes, and no child process of the kit gets a
+ * permission its parent lacks (tests/sweep_pool_test.ts checks the narrowing itself).
+ */
+import { taskPermissions } from "./_subprocess.ts";
+import { runSweep } from "./_sweep_process.ts";
+import {
+  KIT_ENV_VARS,
+  KIT_PROGRAMS,
+  KIT_SYS_KINDS,
+  parsePermissionFlags,
+} from "../lib/sweep/permissions.ts";
+import { DEFAULT_PERMISSIONS } from "../lib/sweep/pool.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+
+/** Tasks that run the kit's experiments and tools on results. */
+const KIT_TASKS = ["sweep", "reproduce", "rerun", "sft", "bench", "merge", "plots", "compare"];
+
+const subset = (grant: unknown, allowed: readonly string[]) =>
+  Array.isArray(grant) && grant.every((g) => allowed.includes(g));
+
+Deno.test("every kit task scopes env, sys and run to what the kit reads and starts", () => {
+  const perms = taskPermissions();
+  for (const name of KIT_TASKS) {
+    const p = perms[name]!;
+    assert(subset(p.env, KIT_ENV_VARS), `${name}: --allow-env ${JSON.stringify(p.env)}`);
+    assert(subset(p.sys, KIT_SYS_KINDS), `${name}: --allow-sys ${JSON.stringify(p.sys)}`);
+    assert(subset(p.run, KIT_PROGRAMS), `${name}: --allow-run ${JSON.stringify(p.run)}`);
+    assertEquals(p.write, ["results", "/tmp"], `${name}: --allow-write`);
+    assertEquals([p.net, p.ffi, p.import], [false, false, false], name);
+  }
+  // the sweep's grants are exactly the kit's lists (sys: all but the benchmark's load)
+  assertEquals(perms.sweep!.env, [...KIT_ENV_VARS]);
+  assertEquals(perms.sweep!.run, [...KIT_PROGRAMS]);
+});
+
+Deno.test("notebooks and test write only where they must; no task has the network or ffi", () => {
+  const perms = taskPermissions();
+  assertEquals(perms.notebooks!.write, ["results", "/tmp"]);
+  assertEquals(perms.notebooks!.env, ["CI"]);
+  assertEquals(perms.notebooks!.run, ["jupyter"]);
+  assertEquals(perms.test!.write, ["/tmp", "results"]);
+  for (const [name, p] of Object.entries(perms)) {
+    assertEquals([p.net, p.ffi], [false, false], `task ${name}`);
+    assert(p.write !== true, `task ${name} may write anywhere`);
+  }
+});
+
+Deno.test("the workers' default permissions are the kit's lists, never more", () => {
+  const { flags } = parsePermissionFlags(DEFAULT_PERMISSIONS);
+  const byKind = Object.fromEntries(flags.map((f) => [f.kind, f.scopes]));
+  assertEquals(Object.keys(byKind).sort(), ["env", "read", "run", "sys", "write"]);
+  assertEquals(byKind.env, [...KIT_ENV_VARS]);
+  assertEquals(byKind.sys, [...KIT_SYS_KINDS]);
+  assertEquals(byKind.run, [...KIT_PROGRAMS]);
+});
+
+Deno.test({
+  name:
+    "a --jobs 2 sweep runs its workers under the task's scoped permissions, and nothing is dropped",
+  sanitizeResources: false,
+  fn: async () => {
+    const results = await Deno.makeTempDir({ prefix: "privilege-" });
+    const out = await runSweep(results, ["--jobs", "2", "--methods", "bon", "--bon.n", "2"]);
+    assertEquals(out.code, 0, out.stderr);
+    assertStringIncludes(out.stderr, "done bon__n2__seed1__");
+    assert(!out.stderr.includes("not passing"), out.stderr);
+    assert(!out.stderr.includes("Requires"), out.stderr);
+    await Deno.remove(results, { recursive: true });
+  },
+});

@@ -165,8 +165,18 @@ Deno.test("kill -9 mid-run: no final dir; a rerun takes the stale lock and compl
         await Deno.writeTextFile(dir + "/started", "");
         await new Promise((r) => setTimeout(r, 60_000));
       } });`;
+  // run with only what a stage needs (not `deno eval`, which may do anything)
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(script, code);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
+    args: [
+      "run",
+      "--allow-read",
+      `--allow-write=${root}`,
+      "--allow-sys=hostname",
+      "--allow-run=ps",
+      script,
+    ],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -199,6 +209,7 @@ Deno.test("kill -9 mid-run: no final dir; a rerun takes the stale lock and compl
   assertEquals(r.cached, false);
   assertEquals(names(`${root}/ppo`), [key]);
   await Deno.remove(root, { recursive: true });
+  await Deno.remove(script);
 });
 
 Deno.test("runStage() rejects a stage name that is not a plain directory name", async () => {

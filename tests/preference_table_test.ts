@@ -102,14 +102,14 @@ Deno.test({
       "b,,y", // line 4: empty chosen
       "c,d,e", // line 5
       "", // line 6: blank, skipped
-      "f,g", // line 7: missing rejected
+      "f,g", // line 7: a short row (a truncated file?)
       'h,"  ",i', // line 8: whitespace-only chosen
     ].join("\n");
     const path = await tempFile("prefs.csv", csv);
     const e = await assertRejects(() => loadPreferences(path), FileFormatError);
     assertEquals(
       e.message,
-      `${path}: line 4: empty "chosen"; line 7: missing "rejected"; line 8: empty "chosen"`,
+      `${path}: line 4: empty "chosen"; line 7: 2 field(s) but the header has 3 (truncated?); line 8: empty "chosen"`,
     );
   },
 });
@@ -227,5 +227,88 @@ Deno.test({
     assertEquals(splitPreferences(table, 0, 7).val.numRows(), 0);
     assertEquals(splitPreferences(table, 0.01, 7).val.numRows(), 3); // at least one prompt
     assertThrows(() => splitPreferences(table, 1, 7), ConfigError, "valFraction must be");
+  },
+});
+
+Deno.test({
+  name: "loadPreferences() refuses each of ten malformed files with its line and the reason",
+  async fn() {
+    const head = "prompt,chosen,rejected,gold_chosen,gold_rejected,p_correct\n";
+    const ok = "the film,was good,was bad,0.5,-0.2,0.9\n"; // line 2
+    const cases: [string, string | Uint8Array, string][] = [
+      [
+        "chosen == rejected",
+        `${head}${ok}it,was fine,was fine,0.1,0.1,0.5\n`,
+        'line 3: "chosen" and "rejected" are the same text, so the pair states no preference',
+      ],
+      [
+        "p_correct 5",
+        `${head}${ok}it,a,b,0.1,0,5\n`,
+        'line 3: "p_correct" must be a probability in [0, 1], got 5',
+      ],
+      [
+        "+Infinity",
+        `${head}${ok}it,a,b,Infinity,0,0.5\n`,
+        'line 3: "gold_chosen" must be finite, got "Infinity"',
+      ],
+      [
+        "-Infinity",
+        `${head}${ok}it,a,b,0,-Infinity,0.5\n`,
+        'line 3: "gold_rejected" must be finite, got "-Infinity"',
+      ],
+      [
+        "1e400 (overflows to Infinity)",
+        `${head}${ok}it,a,b,1e400,0,0.5\n`,
+        'line 3: "gold_chosen" must be finite, got Infinity',
+      ],
+      [
+        "hex 0x10",
+        `${head}${ok}it,a,b,0x10,0,0.5\n`,
+        'line 3: "gold_chosen" must be a number, got "0x10"',
+      ],
+      [
+        "whitespace read as NaN",
+        `${head}${ok}it,a,b,0.1,   ,0.5\n`,
+        'line 3: "gold_rejected" is blank ("   "); leave the cell empty for an unknown value',
+      ],
+      [
+        "a row cut short",
+        `${head}${ok}it,a,b,0.1\n${ok}`,
+        "line 3: 4 field(s) but the header has 6 (truncated?)",
+      ],
+      [
+        "a file truncated mid-row",
+        `${head}${ok}it,a,b,0.`,
+        "line 3: 4 field(s) but the header has 6 (truncated?)",
+      ],
+      [
+        "NUL bytes",
+        new TextEncoder().encode(`${head}${ok}it,a\0\0,b,0.1,0,0.5\n`),
+        "line 3: contains a NUL byte (a binary or corrupt file, not text)",
+      ],
+    ];
+    for (const [what, text, message] of cases) {
+      const path = await tempFile("prefs.csv");
+      if (typeof text === "string") await Deno.writeTextFile(path, text);
+      else await Deno.writeFile(path, text);
+      const e = await assertRejects(() => loadPreferences(path), FileFormatError);
+      assertEquals(e.message, `${path}: ${message}`, what);
+    }
+    // JSON can say 1e400 too, and p_correct below 0
+    const json = await tempFile(
+      "prefs.jsonl",
+      '{"prompt":"a","chosen":"b","rejected":"c","gold_chosen":1e400,"p_correct":-0.1}\n',
+    );
+    await assertRejects(
+      () => loadPreferences(json),
+      FileFormatError,
+      'line 1: "gold_chosen" must be finite, got Infinity; line 1: "p_correct" must be a ' +
+        "probability in [0, 1], got -0.1",
+    );
+    // what stays allowed: empty and NaN cells are unknown values, padded decimals are numbers
+    const fine = await tempFile("prefs.csv", `${head}${ok}it,a,b,,NaN, 1e-3 \n`);
+    const t = await loadPreferences(fine);
+    assert(Number.isNaN(t.get("gold_chosen", 1)) && Number.isNaN(t.get("gold_rejected", 1)));
+    assertEquals(t.get("p_correct", 1), 0.001);
   },
 });

@@ -98,8 +98,11 @@ export async function savePreferences(table: aq.ColumnTable, path: string): Prom
 /**
  * Read a preference file written by {@link savePreferences} or by hand (`.csv`, `.json`,
  * `.jsonl`). Columns prompt, chosen and rejected are required and must be non-empty in
- * every row; gold_chosen, gold_rejected and p_correct are optional numbers (empty or null
- * → NaN); other columns are kept as they are (CSV: strings).
+ * every row, and chosen must differ from rejected; gold_chosen, gold_rejected and
+ * p_correct are optional finite numbers (empty, `NaN` or null → NaN, unknown), written as
+ * decimals (not hex, not Infinity, not blank), p_correct a probability in [0, 1]; other
+ * columns are kept as they are (CSV: strings). A file with a NUL byte, or a CSV row with
+ * fewer fields than the header (a truncated file), is refused.
  * @throws FileFormatError naming the file and, for bad rows, every line number at once,
  *   e.g. `prefs.csv: line 4: empty "chosen"; line 7: missing "rejected"`. Also for a
  *   missing file, an unknown extension, bad JSON (with its line), a missing required
@@ -115,6 +118,13 @@ export async function loadPreferences(path: string): Promise<aq.ColumnTable> {
     throw new FileFormatError(`${path}: cannot read (${(e as Error).message})`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // byte-order mark from Excel
+  const nul = text.indexOf("\0");
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split("\n").length;
+    throw new FileFormatError(
+      `${path}: line ${line}: contains a NUL byte (a binary or corrupt file, not text)`,
+    );
+  }
   const records = ext === ".csv" ? csvRecords(text, path) : jsonRecords(text, path, ext);
   if (records.length === 0) throw new FileFormatError(`${path}: no rows`);
 
@@ -130,7 +140,10 @@ export async function loadPreferences(path: string): Promise<aq.ColumnTable> {
     );
   }
   const problems: string[] = [];
-  for (const r of records) checkRow(r.row, r.where, problems);
+  for (const r of records) {
+    if (r.problem) problems.push(`${r.where}: ${r.problem}`);
+    else checkRow(r.row, r.where, problems);
+  }
   if (problems.length) throw new FileFormatError(`${path}: ${joinProblems(problems)}`);
 
   const order = [
@@ -186,6 +199,8 @@ export function splitPreferences(
 interface SourceRow {
   where: string;
   row: Record<string, unknown>;
+  /** What is wrong with the record as a whole (e.g. a truncated CSV row). */
+  problem?: string;
 }
 
 /** Append to `problems` what is wrong with one row's fields. */
@@ -199,11 +214,35 @@ function checkRow(row: Record<string, unknown>, where: string, problems: string[
   }
   for (const c of OPTIONAL_COLUMNS) {
     const v = row[c];
-    if (v !== undefined && v !== null && typeof v !== "number") {
-      problems.push(`${where}: ${show(c)} must be a number, got ${show(v)}`);
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "number") {
+      problems.push(`${where}: ${show(c)} ${badNumber(v)}`);
+    } else if (!Number.isNaN(v) && !Number.isFinite(v)) {
+      problems.push(`${where}: ${show(c)} must be finite, got ${v}`);
+    } else if (c === "p_correct" && (v < 0 || v > 1)) {
+      problems.push(`${where}: "p_correct" must be a probability in [0, 1], got ${v}`);
     }
   }
+  if (typeof row.chosen === "string" && row.chosen !== "" && row.chosen === row.rejected) {
+    problems.push(
+      `${where}: "chosen" and "rejected" are the same text, so the pair states no preference`,
+    );
+  }
 }
+
+/** Why a value read for a number column is not one. */
+function badNumber(v: unknown): string {
+  if (typeof v === "string" && v.trim() === "") {
+    return `is blank (${show(v)}); leave the cell empty for an unknown value`;
+  }
+  if (typeof v === "string" && /^\s*[+-]?inf(inity)?\s*$/i.test(v)) {
+    return `must be finite, got ${show(v)}`;
+  }
+  return `must be a number, got ${show(v)}`;
+}
+
+/** A decimal number as CSV holds one: sign, digits, point, exponent; no hex, no Infinity. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function joinProblems(problems: string[]): string {
   const shown = problems.slice(0, MAX_PROBLEMS).join("; ");
@@ -286,12 +325,21 @@ function csvRecords(text: string, path: string): SourceRow[] {
     const row: Record<string, unknown> = {};
     names.forEach((name, i) => {
       const v = fields[i];
-      if (v === undefined) return; // a short row: reported as missing
+      if (v === undefined) return;
       if ((OPTIONAL_COLUMNS as readonly string[]).includes(name)) {
-        const x = v.trim() === "" ? NaN : Number(v);
-        row[name] = Number.isNaN(x) && !/^\s*(nan)?\s*$/i.test(v) ? v : x;
+        // Empty or NaN: unknown. Decimals only (Number() would also read " ", "0x10",
+        // "Infinity"); anything else stays a string so checkRow names it.
+        const t = v.trim();
+        row[name] = v === "" || /^nan$/i.test(t) ? NaN : DECIMAL.test(t) ? Number(t) : v;
       } else row[name] = v;
     });
+    if (fields.length < names.length) {
+      return {
+        where,
+        row,
+        problem: `${fields.length} field(s) but the header has ${names.length} (truncated?)`,
+      };
+    }
     return { where, row };
   });
 }

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { runSweep } from "./_sweep_process.ts";
 import { runTask } from "./_subprocess.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
-import { assertEquals } from "./assert.ts";
+import { assertEquals, assertStringIncludes } from "./assert.ts";
 
 Deno.test("--shard 0/2 and 1/2 run disjoint halves of the grid and merge to the full sweep's summary", async () => {
   const tmp = await Deno.makeTempDir({ dir: "/tmp" });
@@ -29,5 +29,30 @@ Deno.test("--shard 0/2 and 1/2 run disjoint halves of the grid and merge to the 
   assertEquals(got.split("\n")[0], want.split("\n")[0], "same columns");
   assertEquals(rows(got), rows(want));
   assertEquals(rows(got).length, s0.length + s1.length);
+  assertStringIncludes(
+    merged.stdout,
+    `merged ${s0.length + s1.length} of ${s0.length + s1.length} runs from 2 of 2 shards`,
+  );
+
+  // a failed array task: shard 1's files never appear. Merge refuses in one line…
+  for (const f of ["csv", "json"]) await Deno.remove(join(root, `summary.shard-1-of-2.${f}`));
+  const refused = await runTask("merge", [root]);
+  assertEquals(refused.code, 2, refused.stderr);
+  assertEquals(
+    refused.stderr.trim(),
+    `error: cannot merge ${root}: shard 1/2 (summary.shard-1-of-2.csv) is missing; ` +
+      `${s1.length} of ${s0.length + s1.length} runs would be missing ` +
+      `(--allow-partial merges the rest and lists them)`,
+  );
+  // …and with --allow-partial merges the rest and says which runs are missing
+  const partial = await runTask("merge", [root, "--allow-partial"]);
+  assertEquals(partial.code, 0, partial.stderr);
+  assertStringIncludes(
+    partial.stdout,
+    `merged ${s0.length} of ${s0.length + s1.length} runs from 1 of 2 shards`,
+  );
+  assertStringIncludes(partial.stdout, `missing ${s1.length} run(s): ${s1.join(", ")}`);
+  const record = JSON.parse(await Deno.readTextFile(join(root, "merge.json")));
+  assertEquals(record.missing, s1);
   await Deno.remove(tmp, { recursive: true });
 });

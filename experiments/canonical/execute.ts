@@ -365,7 +365,11 @@ export const SUMMARY_METRICS = [
   "length",
 ] as const;
 
-/** Group over seeds, write `summary_by_method.csv`, and draw the plots of an experiment. */
+/**
+ * Group over seeds, write `summary_by_method.csv`, and draw the plots of an experiment.
+ * @throws ResourceError naming the path when the disk is full or read-only (every file is
+ *   written atomically: what exists is whole).
+ */
 export async function summariseAndPlot(
   root: string,
   summary: aq.ColumnTable,
@@ -379,9 +383,13 @@ export async function summariseAndPlot(
     c !== "run_id" && c !== "seed" && !(metrics as readonly string[]).includes(c)
   );
   const grouped = summariseOverSeeds(summary, { groupBy: labels, metrics });
-  await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
-  const curves = await readRunCurves(root, summary.array("run_id") as string[]);
-  const figs = reportFigures(grouped, { title, metrics: curves });
-  const plots = await writePlots(join(root, "plots"), figs, { png });
-  return { grouped, plots };
+  try {
+    await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
+    const curves = await readRunCurves(root, summary.array("run_id") as string[]);
+    const figs = reportFigures(grouped, { title, metrics: curves });
+    const plots = await writePlots(join(root, "plots"), figs, { png });
+    return { grouped, plots };
+  } catch (e) {
+    throw resourceError(e) ?? e; // a full disk while plotting: one line naming the path
+  }
 }

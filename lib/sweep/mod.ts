@@ -1,17 +1,24 @@
 /**
- * Sweeps: cached, resumable stages; CLI overrides and grids; sharding; a process pool;
- * results tables. This folder owns the filesystem (see DESIGN.md, "Results").
+ * Sweeps: cached, verified, resumable stages; expiring locks; CLI overrides and grids;
+ * sharding and merge checks; a process pool with least-privilege workers; results
+ * tables; resource checks and the sweeping of leftovers. This folder owns the filesystem
+ * (see docs/architecture.md, "Results layout").
  *
  * @module
  */
+export * from "./checksums.ts";
 export * from "./grid.ts";
 export * from "./hash.ts";
 export * from "./json_file.ts";
 export * from "./lock.ts";
 export * from "./overrides.ts";
+export * from "./paths.ts";
+export * from "./permissions.ts";
 export * from "./pool.ts";
+export * from "./resources.ts";
 export * from "./results_table.ts";
 export * from "./run_record.ts";
 export * from "./run_tables.ts";
 export * from "./shard.ts";
 export * from "./stage_cache.ts";
+export * from "./temp_files.ts";

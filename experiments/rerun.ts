@@ -23,6 +23,7 @@ import type { Manifest } from "../lib/sweep/manifest.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import { ConfigError, FileFormatError, show } from "../lib/util/errors.ts";
 import { readJson } from "../lib/sweep/json_file.ts";
+import { checkUserPath } from "../lib/sweep/paths.ts";
 import {
   CANONICAL_DEFAULTS,
   type CanonicalConfig,
@@ -207,7 +208,7 @@ function parseArgs(args: readonly string[]): { dir: string; opts: RerunOptions }
       }; ${USAGE}`,
     );
   }
-  return { dir: dirs[0]!, opts };
+  return { dir: checkUserPath(dirs[0]!, "deno task rerun"), opts };
 }
 
 if (import.meta.main) {

@@ -14,6 +14,7 @@ import { resolvePreset } from "./canonical/presets.ts";
 import { dataStage } from "./canonical/stages/data.ts";
 import { baseStage, sftStage } from "./canonical/stages/lm.ts";
 import { readJson } from "../lib/sweep/json_file.ts";
+import { checkUserPath } from "../lib/sweep/paths.ts";
 import { runCli } from "./cli.ts";
 
 if (import.meta.main) {
@@ -26,7 +27,8 @@ if (import.meta.main) {
     const c = resolveCanonical(preset.config, parsed.overrides);
     const backend = await initBackend();
     console.error(`backend: ${backend.backend} (${backend.device})`);
-    const cache = join(parsed.options.results ?? "results", "canonical", ".cache");
+    const results = checkUserPath(parsed.options.results ?? "results", "--results");
+    const cache = join(results, "canonical", ".cache");
     const log = (m: string) => console.error(m);
     const data = await dataStage(cache, c, log);
     const base = await baseStage(cache, c, data, log);

@@ -273,7 +273,7 @@ Deno.test("parseBenchArgs() defaults and names bad options", () => {
 
 Deno.test({
   name: "deno task bench --quick writes bench.json with a figure set per backend",
-  permissions: { read: true, write: true, env: true, run: true, sys: true },
+  permissions: { read: true, write: ["/tmp"], env: true, run: true, sys: true },
   async fn() {
     const dir = await Deno.makeTempDir();
     const out = `${dir}/bench.json`;

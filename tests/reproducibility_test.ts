@@ -45,19 +45,22 @@ Deno.test({
       const mb: Manifest = JSON.parse(await Deno.readTextFile(join(rb, id, "manifest.json")));
       assertEquals(mb.configHash, m.configHash);
     }
-    const timings = await readCsvTable(join(ra, "canonical__ppo__0.1__1", "timings.csv"));
+    // run ids end in their config's key: find them by method and β
+    const ppo = ids.find((id) => id.startsWith("ppo__beta0.1__seed1__"))!;
+    const dpo = ids.find((id) => id.startsWith("dpo__beta1__seed1__"))!;
+    const timings = await readCsvTable(join(ra, ppo, "timings.csv"));
     assertEquals(timings.columnNames(), ["step", "perf/tokens_per_s", "perf/sample_fraction"]);
 
     // rerun in a fresh cache, upstream stages recomputed: the run reproduces
-    const ok = await runTask("rerun", [join(ra, "canonical__ppo__0.1__1")]);
+    const ok = await runTask("rerun", [join(ra, ppo)]);
     assertEquals(ok.code, 0, ok.stderr);
     assertStringIncludes(ok.stdout, "summary matches\nmetrics match\n");
 
     // a run whose recorded summary was altered: rerun says which column differs
-    const copy = join(ra, "canonical__dpo__1__1-copy");
+    const copy = join(ra, `${dpo}-copy`);
     await Deno.mkdir(copy);
     for (const f of ["config.json", "manifest.json", "metrics.csv", "summary.csv"]) {
-      await Deno.copyFile(join(ra, "canonical__dpo__1__1", f), join(copy, f));
+      await Deno.copyFile(join(ra, dpo, f), join(copy, f));
     }
     const row = (await readCsvTable(join(copy, "summary.csv"))).objects()[0] as Record<
       string,

@@ -111,7 +111,7 @@ const BAD: [string[], string][] = [
     ["--beta", "1"],
     "unknown key --beta (did you mean --ppo.beta?); known keys: --seed, --method, --name, " +
     "--ppo.beta, --ppo.whiten, --ppo.target_kl, --ppo.epochs, --data.sizes, --data.tags; " +
-    "options: --preset, --jobs, --shard, --results, --dry-run, --help",
+    "options: --preset, --jobs, --shard, --results, --dry-run, --yes, --help",
   ],
   [["--ppo.beta"], "--ppo.beta is missing its value; it takes a number > 0"],
   [["--ppo.beta", "--seed", "1"], "--ppo.beta is missing its value; it takes a number > 0"],

@@ -34,11 +34,16 @@ export const METHODS = ["ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo",
 /** A method name. */
 export type Method = (typeof METHODS)[number];
 
+/** The smallest BPE vocabulary: the specials and the 256 byte tokens, plus one merge. */
+export const BPE_MIN_VOCAB = 4 + 256 + 1;
+
 /** Seeds are 32-bit unsigned integers (the kit's RNG state): larger ones would alias. */
 export const MAX_SEED = 2 ** 32 - 1;
 
 /** Corpus, tokenizer and prompt settings. */
 export interface DataConfig {
+  /** Tokenizer: byte-level BPE (no `<unk>`) or whole words (the most frequent, then `<unk>`). */
+  tokenizer: "bpe" | "word";
   /** Vocabulary size including the 4 special tokens (also the model's vocabulary). */
   vocabSize: number;
   /** Seed of the train/val/test split by document. */
@@ -49,6 +54,8 @@ export interface DataConfig {
   promptMinWords: number;
   /** Longest prompt, in words. */
   promptMaxWords: number;
+  /** Longest prompt, in tokens: prompts are cut to fit the model's context. */
+  promptMaxTokens: number;
   /** Prompts drawn from training sentences (for preferences and PPO). */
   trainPrompts: number;
   /** Prompts drawn from held-out test sentences (for evaluation). */
@@ -156,11 +163,13 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     type: "section",
     doc: "corpus, tokenizer, prompts",
     schema: {
+      tokenizer: { type: "enum", values: ["bpe", "word"], doc: "tokenizer kind" },
       vocabSize: { type: "number", int: true, min: 5, doc: "vocabulary size incl. specials" },
       splitSeed: { type: "number", int: true, min: 0, max: MAX_SEED, doc: "seed of the split" },
       sftCategory: { type: "enum", values: BROWN_CATEGORIES, doc: "Brown category for SFT" },
       promptMinWords: { type: "number", int: true, min: 1, doc: "shortest prompt (words)" },
       promptMaxWords: { type: "number", int: true, min: 1, doc: "longest prompt (words)" },
+      promptMaxTokens: { type: "number", int: true, min: 1, doc: "longest prompt (tokens)" },
       trainPrompts: { type: "number", int: true, min: 1, doc: "training prompts" },
       evalPrompts: { type: "number", int: true, min: 1, doc: "held-out evaluation prompts" },
       maxNewTokens: { type: "number", int: true, min: 1, doc: "new tokens per completion" },
@@ -232,11 +241,13 @@ export const CANONICAL_DEFAULTS: CanonicalConfig = {
   gold: "vader",
   checkpointEvery: 0,
   data: {
+    tokenizer: "bpe",
     vocabSize: REFERENCE_MODEL.vocabSize,
     splitSeed: 0,
     sftCategory: "reviews",
     promptMinWords: 2,
     promptMaxWords: 6,
+    promptMaxTokens: 8,
     trainPrompts: 512,
     evalPrompts: 64,
     maxNewTokens: 10,
@@ -302,12 +313,24 @@ export function checkCanonical(c: CanonicalConfig): void {
         `check uses training prompts that were not labelled`,
     );
   }
+  if (c.data.promptMaxTokens < c.data.promptMinWords) {
+    throw new ConfigError(
+      `data.promptMaxTokens (${c.data.promptMaxTokens}) must be >= data.promptMinWords ` +
+        `(${c.data.promptMinWords}): every word is at least one token`,
+    );
+  }
+  if (c.data.tokenizer === "bpe" && c.data.vocabSize < BPE_MIN_VOCAB) {
+    throw new ConfigError(
+      `data.vocabSize (${c.data.vocabSize}) must be >= ${BPE_MIN_VOCAB} with data.tokenizer ` +
+        `"bpe": 4 special tokens and 256 byte tokens come before any merge`,
+    );
+  }
   // BOS + prompt + completion + the EOS the reward model reads its score at.
   const newTokens = Math.max(c.data.maxNewTokens, c.ppo.maxNewTokens);
-  const longest = 2 + c.data.promptMaxWords + newTokens;
+  const longest = 2 + c.data.promptMaxTokens + newTokens;
   if (longest > c.model.context) {
     throw new ConfigError(
-      `a prompt of data.promptMaxWords ${c.data.promptMaxWords} words + BOS + ${newTokens} ` +
+      `a prompt of data.promptMaxTokens ${c.data.promptMaxTokens} + BOS + ${newTokens} ` +
         `new tokens + EOS needs model.context >= ${longest}, but it is ${c.model.context}`,
     );
   }

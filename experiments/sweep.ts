@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { expandGrid, parseOverrides } from "../lib/sweep/overrides.ts";
 import { defaultJobs } from "../lib/sweep/pool.ts";
 import { describeSchema } from "../lib/util/schema.ts";

@@ -14,7 +14,7 @@
  *
  * @module
  */
-export * from "./backend.ts";
+export * from "./backend/mod.ts";
 export * from "./util/errors.ts";
 export * from "./util/rng.ts";
 export * from "./util/schema.ts";

@@ -12,7 +12,7 @@
  * - the tasks' permissions (no --allow-all, no network) and loaders that parse data only.
  */
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { modelConfig } from "../lib/models/config.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "../lib/models/checkpoint.ts";

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { drawBanditPreferences, makeBanditTask, tabularStats } from "../lib/data/bandit.ts";
 import { ipoOptimalLogPolicy, optimalLogPolicy, oracleStats } from "../lib/eval/oracle.ts";
 import { trainBanditDpo, trainBanditPpo } from "../lib/train/bandit.ts";

@@ -8,7 +8,7 @@
  * 1e30, a reward of NaN).
  */
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { ScalarModel } from "../lib/models/scalar_head.ts";
 import { loadCheckpoint } from "../lib/models/checkpoint.ts";

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM, gatherLogProbs } from "../lib/models/causal_lm.ts";
 import { embed, embedOneHot } from "../lib/models/layers.ts";
 import { Rng } from "../lib/util/rng.ts";

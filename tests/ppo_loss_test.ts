@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import {
   entropyFromLogits,
   explainedVariance,

@@ -53,7 +53,7 @@ import { readCsvTable, writeCsvTable } from "../../lib/sweep/results_table.ts";
 import { buildManifest, type Manifest, writeManifest } from "../../lib/sweep/manifest.ts";
 import { withLock } from "../../lib/sweep/lock.ts";
 import { hashKey } from "../../lib/sweep/hash.ts";
-import { activeBackend, initBackend } from "../../lib/backend.ts";
+import { activeBackend, initBackend } from "../../lib/backend/mod.ts";
 import { writeBytesAtomic, writeTextAtomic } from "../../lib/util/atomic_write.ts";
 import { ConfigError, FileFormatError } from "../../lib/util/errors.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { initBackend } from "../../lib/backend.ts";
+import { initBackend } from "../../lib/backend/mod.ts";
 import { executeRun, type RunSpec } from "./runs.ts";
 import { readJson, type Upstream } from "./stages.ts";
 import type { CanonicalConfig } from "./config.ts";

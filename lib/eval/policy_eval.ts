@@ -10,7 +10,7 @@ import type { CausalLM } from "../models/causal_lm.ts";
 import { responseBatch } from "../data/response_batch.ts";
 import { sequenceKl } from "../train/rollout.ts";
 import type { RewardSource } from "../train/rollout.ts";
-import { batchTensors, responseLogProbs } from "../train/response_logprobs.ts";
+import { batchTensors, responseLogProbs } from "../train/response_log_probs.ts";
 import { distinctN } from "./text_metrics.ts";
 import { bestOfNKl } from "./best_of_n.ts";
 import { Rng } from "../util/rng.ts";

@@ -6,7 +6,6 @@
 export * from "./causal_lm.ts";
 export * from "./checkpoint.ts";
 export * from "./config.ts";
-export * from "./kernels.ts";
 export * from "./layers.ts";
 export * from "./params.ts";
 export * from "./sampling.ts";

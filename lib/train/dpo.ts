@@ -15,7 +15,7 @@ import { AdamW, optimiserStep } from "./adamw.ts";
 import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "./loop_config.ts";
 import { runLoop } from "./loop.ts";
 import { type MetricRow, readScalars, type RowSink } from "./metrics.ts";
-import { batchTensors, sequenceLogProbs, sequenceLogProbsOf } from "./response_logprobs.ts";
+import { batchTensors, sequenceLogProbs, sequenceLogProbsOf } from "./response_log_probs.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
 

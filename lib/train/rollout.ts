@@ -12,7 +12,7 @@ import type { ScalarModel } from "../models/scalar_head.ts";
 import { type ResponseBatch, responseBatch } from "../data/response_batch.ts";
 import { EOS_ID } from "../data/special_tokens.ts";
 import { fullKl, type KlEstimator, klPerTokenArray } from "../losses/kl.ts";
-import { rewardScoresOf } from "./response_logprobs.ts";
+import { rewardScoresOf } from "./response_log_probs.ts";
 import type { Rng } from "../util/rng.ts";
 
 /**

@@ -11,17 +11,17 @@
  * `auto` tries tensorflow, then a non-fallback WebGPU adapter, then wasm. The choice comes
  * from an argument or `RLHF_BACKEND`. Every run records the {@link BackendInfo} it used.
  *
- * Selecting wasm or webgpu installs the kernel overrides of `models/kernels.ts` (same
+ * Selecting wasm or webgpu installs the kernel overrides of `kernels.ts` (same
  * results, 5–6× faster training on wasm). `RLHF_WASM_THREADS=n` (n ≥ 2) runs wasm on its
- * threaded SIMD build (`models/wasm_threads.ts`); it pays only when cores are idle.
+ * threaded SIMD build (`wasm_threads.ts`); it pays only when cores are idle.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { BackendError } from "./util/errors.ts";
-import { installFastKernels } from "./models/kernels.ts";
-import { installThreadedWasm, wasmThreadsFromEnv } from "./models/wasm_threads.ts";
+import { BackendError } from "../util/errors.ts";
+import { installFastKernels } from "./kernels.ts";
+import { installThreadedWasm, wasmThreadsFromEnv } from "./wasm_threads.ts";
 
 /** Names a user can ask for. */
 export const BACKEND_NAMES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -155,11 +155,11 @@ function quietCpuBanner(): void {
 }
 
 async function initWasm(): Promise<string> {
-  // Opt-in threaded SIMD build (see models/wasm_threads.ts); the default is one thread.
+  // Opt-in threaded SIMD build (see wasm_threads.ts); the default is one thread.
   const threads = wasmThreadsFromEnv();
   if (threads > 1) await installThreadedWasm(threads);
   await setBackend("wasm");
-  installFastKernels("wasm"); // XNNPACK for every matmul of training, and more (models/kernels.ts)
+  installFastKernels("wasm"); // XNNPACK for every matmul of training, and more (kernels.ts)
   return threads > 1
     ? `wasm: ${cpuModel()}, ${getThreadsCount()} XNNPACK threads`
     : `wasm: ${cpuModel()}`;

@@ -20,7 +20,7 @@ import { dpoConfig } from "../lib/train/dpo.ts";
 import { ppoConfig } from "../lib/train/ppo.ts";
 import { sftConfig } from "../lib/train/sft.ts";
 import { rewardModelConfig } from "../lib/train/reward_model.ts";
-import { parseFault } from "../lib/train/metrics.ts";
+import { parseFault } from "../lib/train/_fault.ts";
 import { loadPreferences } from "../lib/data/preference_table.ts";
 import { TOKENIZER_FORMAT, WordTokenizer } from "../lib/data/tokenizer.ts";
 import { mergeSummaries, readCsvTable } from "../lib/sweep/results_table.ts";

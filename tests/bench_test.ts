@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { fastKernels, initBackend, setFastKernels } from "../lib/backend/mod.ts";
-import { CausalLM, gatherLogProbs, gatherLogProbsReference } from "../lib/models/causal_lm.ts";
-import { gelu, geluTanh } from "../lib/models/layers.ts";
+import { CausalLM, gatherLogProbs } from "../lib/models/causal_lm.ts";
+import { gelu } from "../lib/models/layers.ts";
+import { gatherLogProbsReference, geluTanh } from "../lib/models/_reference.ts";
 import { TokenDrawer } from "../lib/models/sampling.ts";
 import { sampleNoCache } from "../lib/bench/nocache_sampling.ts";
 import { BENCH_SECTIONS, runSections } from "../lib/bench/sections.ts";

@@ -41,12 +41,8 @@ import { ScalarModel } from "../../lib/models/scalar_head.ts";
 import { trainPpo } from "../../lib/train/ppo.ts";
 import { type DpoConfig, trainDpo } from "../../lib/train/dpo.ts";
 import { rewardModelSource } from "../../lib/train/rollout.ts";
-import {
-  armNanFault,
-  type FaultSpec,
-  type MetricRow,
-  parseFault,
-} from "../../lib/train/metrics.ts";
+import type { MetricRow } from "../../lib/train/metrics.ts";
+import { armNanFault, type FaultSpec, parseFault } from "../../lib/train/_fault.ts";
 import { bestOfN, evaluatePolicy, type PolicyEval } from "../../lib/eval/policy_eval.ts";
 import { runStage, type StageResult } from "../../lib/sweep/stage_cache.ts";
 import { readCsvTable, writeCsvTable } from "../../lib/sweep/results_table.ts";

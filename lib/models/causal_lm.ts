@@ -98,7 +98,8 @@ export class CausalLM {
  * Written as one op with its own gradient, ∂/∂logits = (onehot(target) − softmax) · dy,
  * so the backward pass is four element-wise passes over [B, T, V] instead of the autodiff
  * of logsumexp (whose max branch costs a broadcast comparison over [B, T, V]) and of a
- * one-hot product. {@link gatherLogProbsReference} is the plain formulation it must match.
+ * one-hot product. `gatherLogProbsReference` in `_reference.ts` is the plain formulation
+ * it must match.
  * Works on every backend (the forward gather has no gradient of its own to need).
  *
  * @param logits [B, T, V].
@@ -129,19 +130,3 @@ const logProbOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     },
   };
 });
-
-/**
- * The plain formulation of {@link gatherLogProbs}: logsumexp and a one-hot product, left
- * to autodiff. Kept as the reference the fused op is tested against.
- * @param logits [B, T, V].
- * @param targets [B, T] int32.
- * @returns [B, T]; the caller disposes it.
- */
-export function gatherLogProbsReference(logits: tf.Tensor3D, targets: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(() => {
-    const v = logits.shape[2];
-    const lse = tf.logSumExp(logits, -1); // [B, T]
-    const picked = logits.mul(tf.oneHot(targets.toInt(), v)).sum(-1); // [B, T]
-    return picked.sub(lse) as tf.Tensor2D;
-  });
-}

@@ -24,21 +24,13 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  *
  * Computed as x·σ(2u), which is the same function (½(1 + tanh(u)) = σ(2u)): the wasm
  * backend runs sigmoid through XNNPACK but tanh through a scalar loop ~15× slower.
- * {@link geluTanh} is the textbook form it is tested against. Every backend has sigmoid's
- * gradient.
+ * The textbook tanh form in `_reference.ts` is what it is tested against. Every backend
+ * has sigmoid's gradient.
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const twoU = x.mul(x).mul(0.044715 * 2 * GELU_C).add(2 * GELU_C).mul(x); // 2u
     return x.mul(tf.sigmoid(twoU));
-  });
-}
-
-/** GELU written with tanh, ½x(1 + tanh(u)): the reference {@link gelu} must match. */
-export function geluTanh(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(GELU_C);
-    return x.mul(0.5).mul(tf.tanh(inner).add(1));
   });
 }
 
@@ -53,7 +45,7 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tens
  * `tf.gather`'s gradient needs UnsortedSegmentSum, which the wasm backend lacks, so the
  * lookup is a gather with a custom gradient: the table's gradient is the scatter-add of
  * the output gradient rows into their token ids (ScatterNd sums duplicate indices).
- * {@link embedOneHot} is the plain formulation it must agree with.
+ * The one-hot product in `_reference.ts` is the plain formulation it must agree with.
  *
  * @param ids [N] int32 token ids.
  * @param table [V, D] embedding table.
@@ -76,14 +68,3 @@ const embedOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     },
   };
 });
-
-/**
- * The plain embedding formulation: one-hot(ids) · table. Costs N·V·D multiply-adds;
- * kept as the reference {@link embed} is tested against.
- * @param ids [N] int32.
- * @param table [V, D].
- * @returns [N, D]; the caller disposes it.
- */
-export function embedOneHot(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.matMul(tf.oneHot(ids, table.shape[0]).toFloat(), table));
-}

@@ -191,7 +191,7 @@ async function initWebgpu(adapter: GPUAdapter): Promise<string> {
 
 /** Root of the project's node_modules, where optional native packages would be installed. */
 function nodeModulesDir(): string {
-  return new URL("../node_modules/", import.meta.url).pathname;
+  return new URL("../../node_modules/", import.meta.url).pathname;
 }
 
 /** Which tfjs-node package has its native binding installed, if any. */

@@ -167,8 +167,9 @@ export function fullKlArray(
   return out;
 }
 
-/** log Σ exp(x[offset .. offset+n)), max-shifted for stability. */
-export function logSumExp(x: ArrayLike<number>, offset = 0, n = x.length - offset): number {
+/** log Σ exp(x[offset .. offset+n)), max-shifted for stability (`n`: the rest of `x`). */
+export function logSumExp(x: ArrayLike<number>, offset = 0, n?: number): number {
+  n ??= x.length - offset;
   let m = -Infinity;
   for (let i = 0; i < n; i++) m = Math.max(m, x[offset + i]!);
   if (m === -Infinity) return -Infinity;

@@ -16,6 +16,7 @@
  */
 export * from "./backend/mod.ts";
 export * from "./util/errors.ts";
+export * from "./util/tensor_types.ts";
 export * from "./util/rng.ts";
 export * from "./util/schema.ts";
 export * from "./util/progress.ts";

@@ -23,6 +23,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 import { ConfigError, show } from "../util/errors.ts";
 
 /** Names of the KL estimators, sample-based ones first. */
@@ -33,7 +34,7 @@ export type KlEstimator = (typeof KL_ESTIMATORS)[number];
 export type SampleKlEstimator = Exclude<KlEstimator, "full">;
 
 /** A per-token estimator on tensors: (logp, logq) of any equal shape → same shape. */
-export type KlTensorFn = (logp: tf.Tensor, logq: tf.Tensor) => tf.Tensor;
+export type KlTensorFn = (logp: Tensor, logq: Tensor) => Tensor;
 /** A per-token estimator on one pair of scalars. */
 export type KlScalarFn = (logp: number, logq: number) => number;
 
@@ -87,10 +88,10 @@ function checkEstimator(estimator: string): SampleKlEstimator {
  * ```
  */
 export function klPerToken(
-  logp: tf.Tensor,
-  logq: tf.Tensor,
+  logp: Tensor,
+  logq: Tensor,
   estimator: SampleKlEstimator,
-): tf.Tensor {
+): Tensor {
   return KL_TENSOR_ESTIMATORS[checkEstimator(estimator)](logp, logq);
 }
 
@@ -126,7 +127,7 @@ export function klPerTokenArray(
  * @param logitsQ reference logits, same shape.
  * @returns per-position KL, [B, T]; the caller disposes it.
  */
-export function fullKl(logitsP: tf.Tensor, logitsQ: tf.Tensor): tf.Tensor {
+export function fullKl(logitsP: Tensor, logitsQ: Tensor): Tensor {
   return tf.tidy(() => {
     const logP = tf.logSoftmax(logitsP); // [B, T, V]
     const logQ = tf.logSoftmax(logitsQ); // [B, T, V]

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "../util/tensor_types.ts";
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
@@ -12,7 +13,7 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  * GELU in its textbook tanh form, ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³): what
  * `gelu` (computed as x·σ(2u)) must match.
  */
-export function geluTanh(x: tf.Tensor): tf.Tensor {
+export function geluTanh(x: Tensor): Tensor {
   return tf.tidy(() => {
     const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(GELU_C);
     return x.mul(0.5).mul(tf.tanh(inner).add(1));
@@ -26,7 +27,7 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
  * @param table [V, D].
  * @returns [N, D]; the caller disposes it.
  */
-export function embedOneHot(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
+export function embedOneHot(ids: Tensor1D, table: Tensor2D): Tensor2D {
   return tf.tidy(() => tf.matMul(tf.oneHot(ids, table.shape[0]).toFloat(), table));
 }
 
@@ -37,11 +38,11 @@ export function embedOneHot(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
  * @param targets [B, T] int32.
  * @returns [B, T]; the caller disposes it.
  */
-export function gatherLogProbsReference(logits: tf.Tensor3D, targets: tf.Tensor): tf.Tensor2D {
+export function gatherLogProbsReference(logits: Tensor3D, targets: Tensor): Tensor2D {
   return tf.tidy(() => {
     const v = logits.shape[2];
     const lse = tf.logSumExp(logits, -1); // [B, T]
     const picked = logits.mul(tf.oneHot(targets.toInt(), v)).sum(-1); // [B, T]
-    return picked.sub(lse) as tf.Tensor2D;
+    return picked.sub(lse) as Tensor2D;
   });
 }

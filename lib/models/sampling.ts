@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D, Tensor3D } from "../util/tensor_types.ts";
 import type { Rng } from "../util/rng.ts";
 import { ConfigError } from "../util/errors.ts";
 import { disposeCache, type KvCache, type Trunk } from "./transformer.ts";
@@ -182,10 +183,10 @@ export class TokenDrawer {
  * @param wteT [D, V], the transposed token embedding.
  * @returns [B, V]; the caller disposes it.
  */
-export function lastPositionLogits(hidden: tf.Tensor3D, wteT: tf.Tensor2D): tf.Tensor2D {
+export function lastPositionLogits(hidden: Tensor3D, wteT: Tensor2D): Tensor2D {
   return tf.tidy(() => {
     const [b, t, d] = hidden.shape;
-    const last = hidden.slice([0, t - 1, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D; // [B, D]
+    const last = hidden.slice([0, t - 1, 0], [b, 1, d]).reshape([b, d]) as Tensor2D; // [B, D]
     return tf.matMul(last, wteT); // [B, V]
   });
 }
@@ -215,10 +216,10 @@ export async function sampleWithCache(
   const finished = new Array<boolean>(b).fill(false);
   const stepLogits: Float32Array[] = [];
   // The tied output matrix, transposed once per call rather than inside every step's product.
-  const wteT = tf.transpose(trunk.p<tf.Rank.R2>("wte")) as tf.Tensor2D; // [D, V]
+  const wteT = tf.transpose(trunk.p("wte")) as Tensor2D; // [D, V]
   let cache: KvCache | undefined;
   try {
-    let logits: tf.Tensor2D;
+    let logits: Tensor2D;
     {
       const idsT = tf.tensor2d(ids, [b, p], "int32");
       const posT = tf.tensor2d(pos, [b, p], "int32");

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor1D, Tensor2D } from "../util/tensor_types.ts";
 import type { ModelConfig } from "./config.ts";
 import { cloneParams, disposeParams, type Params } from "./params.ts";
 import { type ForwardOptions, initParams, type ParamSpec, Trunk } from "./transformer.ts";
@@ -55,14 +56,14 @@ export class ScalarModel {
    * @param ids [B, T] int32.
    * @returns [B, T]; the caller disposes it.
    */
-  scores(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+  scores(ids: Tensor2D, opts: ForwardOptions = {}): Tensor2D {
     const [b, t] = ids.shape;
     const { hidden } = this.trunk.forward(ids, opts);
     return tf.tidy(() => {
-      const h2 = hidden.reshape([b * t, this.config.dModel]) as tf.Tensor2D; // [B*T, D]
+      const h2 = hidden.reshape([b * t, this.config.dModel]) as Tensor2D; // [B*T, D]
       const s = tf.fused.matMul({ a: h2, b: this.trunk.p("head.w"), bias: this.trunk.p("head.b") });
       hidden.dispose();
-      return s.reshape([b, t]) as tf.Tensor2D;
+      return s.reshape([b, t]) as Tensor2D;
     });
   }
 
@@ -74,7 +75,7 @@ export class ScalarModel {
    * @param lastIndex per row, the position to read (0 ≤ i < T).
    * @returns [B]; the caller disposes it.
    */
-  scoreAt(ids: tf.Tensor2D, lastIndex: ArrayLike<number>, opts: ForwardOptions = {}): tf.Tensor1D {
+  scoreAt(ids: Tensor2D, lastIndex: ArrayLike<number>, opts: ForwardOptions = {}): Tensor1D {
     const [b, t] = ids.shape;
     if (lastIndex.length !== b) {
       throw new RangeError(`lastIndex has ${lastIndex.length} entries for a batch of ${b}`);
@@ -88,7 +89,7 @@ export class ScalarModel {
     return tf.tidy(() => {
       const s = this.scores(ids, opts); // [B, T]
       const pick = tf.oneHot(tf.tensor1d(Array.from(lastIndex), "int32"), t); // [B, T]
-      return s.mul(pick).sum(1) as tf.Tensor1D;
+      return s.mul(pick).sum(1) as Tensor1D;
     });
   }
 

@@ -11,6 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Variable } from "../util/tensor_types.ts";
 import { ownedVariable, type Params } from "../models/params.ts";
 
 /** AdamW hyper-parameters. */
@@ -31,8 +32,8 @@ export class AdamW {
   readonly weightDecay: number;
   readonly gradClip: number;
   #t = 0;
-  #m = new Map<string, tf.Variable>();
-  #v = new Map<string, tf.Variable>();
+  #m = new Map<string, Variable>();
+  #v = new Map<string, Variable>();
 
   constructor(readonly params: Params, opts: AdamWOptions = {}) {
     this.beta1 = opts.beta1 ?? 0.9;
@@ -55,16 +56,16 @@ export class AdamW {
    * Apply one update from `grads` (keyed by variable name, as `tf.variableGrads` returns).
    * @returns the global gradient norm before clipping; the caller disposes it.
    */
-  apply(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
+  apply(grads: Record<string, Tensor>, lr: number): Scalar {
     this.#t++;
     const t = this.#t;
     return tf.tidy(() => {
-      const list: [string, tf.Variable, tf.Tensor][] = [];
+      const list: [string, Variable, Tensor][] = [];
       for (const [name, p] of this.params) {
         const g = grads[p.name];
         if (g) list.push([name, p, g]);
       }
-      const norm = tf.sqrt(tf.addN(list.map(([, , g]) => tf.sum(tf.square(g))))) as tf.Scalar;
+      const norm = tf.sqrt(tf.addN(list.map(([, , g]) => tf.sum(tf.square(g))))) as Scalar;
       const scale = this.gradClip > 0 && Number.isFinite(this.gradClip)
         ? tf.minimum(1, tf.div(this.gradClip, norm.add(1e-6)))
         : tf.scalar(1);
@@ -96,9 +97,9 @@ export class AdamW {
  */
 export function optimiserStep(
   opt: AdamW,
-  lossFn: () => tf.Scalar,
+  lossFn: () => Scalar,
   lr: number,
-): { loss: tf.Scalar; gradNorm: tf.Scalar } {
+): { loss: Scalar; gradNorm: Scalar } {
   const vars = [...opt.params.values()].filter((v) => v.trainable);
   const { value, grads } = tf.variableGrads(lossFn, vars);
   const gradNorm = opt.apply(grads, lr);

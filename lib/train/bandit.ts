@@ -1,6 +1,6 @@
 /**
  * Trainers for the exact bandit task (lib/data/bandit.ts): a tabular policy
- * π_θ(y|x) = softmax(θ[x]) with θ a tf.Variable [P, R] that starts at π_ref's logits, trained
+ * π_θ(y|x) = softmax(θ[x]) with θ a Variable [P, R] that starts at π_ref's logits, trained
  * by DPO-family losses from Bradley–Terry preferences or by PPO with a KL-shaped reward.
  * Both return the final policy with its exact expected reward and KL(π‖π_ref), so tests can
  * compare them with the closed-form optima of lib/eval/oracle.ts.
@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor1D, Tensor2D, Variable } from "../util/tensor_types.ts";
 import {
   type BanditTask,
   drawBanditPreferences,
@@ -126,11 +127,11 @@ export function trainBanditDpo(
   const refChosen = tf.tensor1d(data.chosen.map((i) => logRef[i]!)); // [M]
   const refRejected = tf.tensor1d(data.rejected.map((i) => logRef[i]!)); // [M]
   const weights = tf.tensor1d(data.counts); // [M]
-  const lengths = tf.ones([M]) as tf.Tensor1D; // each response is one "token"
+  const lengths = tf.ones([M]) as Tensor1D; // each response is one "token"
   const optimizer = tf.train.adam(cfg.lr);
   const history: MetricRow[] = [];
   try {
-    const lossOf = (): tf.Scalar => {
+    const lossOf = (): Scalar => {
       const logPi = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
       const out = dpoLoss({
         policyChosen: tf.reshape(tf.matMul(pickChosen, logPi), [M]), // [M]
@@ -280,7 +281,7 @@ export function trainBanditPpo(
       const pick = oneHot(taken, P * R); // [N, P·R]
       const oldLogProbs = tf.tensor2d(oldLogp, [N, 1]); // [N, 1]
       const adv = tf.tensor2d(advantages, [N, 1]); // [N, 1]
-      let metrics: Record<string, tf.Scalar> = {};
+      let metrics: Record<string, Scalar> = {};
       for (let epoch = 0; epoch < cfg.epochs; epoch++) {
         tf.dispose(Object.values(metrics));
         metrics = {};
@@ -326,7 +327,7 @@ export function trainBanditPpo(
 // Helpers.
 
 /** The tabular policy θ [P, R], a trainable variable initialised to π_ref's logits. */
-function policyLogits(task: BanditTask): tf.Variable {
+function policyLogits(task: BanditTask): Variable {
   // tidy releases the initial tensor; the variable keeps its own reference to the data.
   return tf.tidy(() =>
     tf.variable(tf.tensor2d(Float32Array.from(task.refLogits), [task.P, task.R]), true)
@@ -334,14 +335,14 @@ function policyLogits(task: BanditTask): tf.Variable {
 }
 
 /** One-hot rows: out[m, idx[m]] = 1, [M, width]; the caller disposes it. */
-function oneHot(idx: readonly number[], width: number): tf.Tensor2D {
+function oneHot(idx: readonly number[], width: number): Tensor2D {
   const data = new Float32Array(idx.length * width);
   idx.forEach((i, m) => (data[m * width + i] = 1));
   return tf.tensor2d(data, [idx.length, width]);
 }
 
 /** log-softmax of θ [P, R] as a Float64Array [P·R] (via Float32 data). */
-function logSoftmaxOf(theta: tf.Variable): Float64Array {
+function logSoftmaxOf(theta: Variable): Float64Array {
   const t = tf.tidy(() => tf.logSoftmax(theta));
   const out = Float64Array.from(t.dataSync());
   t.dispose();
@@ -353,7 +354,7 @@ function emit(history: MetricRow[], onRow: RowSink | undefined, row: MetricRow):
   onRow?.(row);
 }
 
-function finish(task: BanditTask, theta: tf.Variable, history: MetricRow[]): BanditResult {
+function finish(task: BanditTask, theta: Variable, history: MetricRow[]): BanditResult {
   const logProbs = logSoftmaxOf(theta);
   const { reward, kl } = tabularStats(task, logProbs);
   return { logProbs, probs: logProbs.map(Math.exp), reward, kl, history };

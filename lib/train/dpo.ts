@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor1D } from "../util/tensor_types.ts";
 import type { CausalLM } from "../models/causal_lm.ts";
 import { pairBatch, type TokenPair } from "../data/response_batch.ts";
 import { shuffledIndexBatches } from "../data/lm_batches.ts";
@@ -123,9 +124,9 @@ function batchLoss(
   return tf.tidy(() => {
     const { tokens, mask } = batchTensors(batch);
     const lp = sequenceLogProbs(policy, tokens, mask, { training, dropoutSeed }); // [2B]
-    const [policyChosen, policyRejected] = tf.split(lp, 2) as [tf.Tensor1D, tf.Tensor1D];
+    const [policyChosen, policyRejected] = tf.split(lp, 2) as [Tensor1D, Tensor1D];
     const lengths = tf.tensor1d(batch.responseLengths, "float32");
-    const [chosenLengths, rejectedLengths] = tf.split(lengths, 2) as [tf.Tensor1D, tf.Tensor1D];
+    const [chosenLengths, rejectedLengths] = tf.split(lengths, 2) as [Tensor1D, Tensor1D];
     const out = dpoLoss({
       policyChosen,
       policyRejected,
@@ -141,8 +142,8 @@ function batchLoss(
     });
     return {
       ...out,
-      logpChosen: policyChosen.mean() as tf.Scalar,
-      logpRejected: policyRejected.mean() as tf.Scalar,
+      logpChosen: policyChosen.mean() as Scalar,
+      logpRejected: policyRejected.mean() as Scalar,
       tokens: batch.responseLengths.reduce((a, n) => a + n, 0),
     };
   });
@@ -183,7 +184,7 @@ export async function trainDpo(run: DpoRun): Promise<{ rows: MetricRow[]; valAcc
       show: "loss/dpo",
       step: async (step, lr) => {
         const idx = batches.next().value as number[];
-        let kept: tf.Tensor[] = [];
+        let kept: Tensor[] = [];
         let tokens = 0;
         const { loss, gradNorm } = optimiserStep(opt, () => {
           const out = batchLoss(policy, train, idx, c, true, c.seed * 100003 + step);

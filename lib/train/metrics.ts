@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 import { NumericalError } from "../util/errors.ts";
 import { takeNanFault } from "./_fault.ts";
 
@@ -19,7 +20,7 @@ import { takeNanFault } from "./_fault.ts";
  * @returns the values by name, in the order given.
  */
 export async function readScalars(
-  named: Record<string, tf.Tensor>,
+  named: Record<string, Tensor>,
 ): Promise<Record<string, number>> {
   const names = Object.keys(named);
   const tensors = Object.values(named);

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor2D } from "../util/tensor_types.ts";
 import { type CausalLM, gatherLogProbs } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { selectRows, selectRowsOf } from "../data/response_batch.ts";
@@ -305,9 +306,9 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         const mask = tf.tensor2d(mb.mask, [mb.batch, l]);
         const oldLogProbs = t(ro.logProbs), adv = t(advantages), ret = t(returns);
         const oldValues = t(ro.values);
-        let diag: tf.Tensor[] = [];
+        let diag: Tensor[] = [];
         const policyStep = optimiserStep(policyOpt, () => {
-          const inputs = tokens.slice([0, 0], [mb.batch, l]) as tf.Tensor2D;
+          const inputs = tokens.slice([0, 0], [mb.batch, l]) as Tensor2D;
           const logits = run.policy.logits(inputs); // [b, L, V]
           const logProbs = gatherLogProbs(logits, tokens.slice([0, 1], [mb.batch, l])); // [b, L]
           const out = ppoPolicyLoss({
@@ -319,11 +320,11 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
           });
           const entropy = entropyFromLogits(logits, mask);
           diag = [out.clipFrac, out.approxKl, entropy].map((x) => tf.keep(x));
-          return c.entCoef > 0 ? out.pgLoss.sub(entropy.mul(c.entCoef)) as tf.Scalar : out.pgLoss;
+          return c.entCoef > 0 ? out.pgLoss.sub(entropy.mul(c.entCoef)) as Scalar : out.pgLoss;
         }, c.lr);
-        let vClipFrac: tf.Tensor | undefined;
+        let vClipFrac: Tensor | undefined;
         const valueStep = optimiserStep(valueOpt, () => {
-          const values = run.value.scores(tokens.slice([0, 0], [mb.batch, l]) as tf.Tensor2D);
+          const values = run.value.scores(tokens.slice([0, 0], [mb.batch, l]) as Tensor2D);
           const out = ppoValueLoss({
             values,
             oldValues,

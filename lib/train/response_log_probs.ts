@@ -6,13 +6,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor1D, Tensor2D } from "../util/tensor_types.ts";
 import type { CausalLM } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import type { ForwardOptions } from "../models/transformer.ts";
 import type { ResponseBatch } from "../data/response_batch.ts";
 
 /** The batch's tokens [B, L+1] and response mask [B, L] as tensors; the caller disposes them. */
-export function batchTensors(batch: ResponseBatch): { tokens: tf.Tensor2D; mask: tf.Tensor2D } {
+export function batchTensors(batch: ResponseBatch): { tokens: Tensor2D; mask: Tensor2D } {
   return {
     tokens: tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32"),
     mask: tf.tensor2d(batch.mask, [batch.batch, batch.length]),
@@ -25,10 +26,10 @@ export function batchTensors(batch: ResponseBatch): { tokens: tf.Tensor2D; mask:
  */
 export function responseLogProbs(
   model: CausalLM,
-  tokens: tf.Tensor2D,
-  mask: tf.Tensor2D,
+  tokens: Tensor2D,
+  mask: Tensor2D,
   opts: ForwardOptions = {},
-): tf.Tensor2D {
+): Tensor2D {
   return tf.tidy(() => model.tokenLogProbs(tokens, opts).mul(mask));
 }
 
@@ -38,11 +39,11 @@ export function responseLogProbs(
  */
 export function sequenceLogProbs(
   model: CausalLM,
-  tokens: tf.Tensor2D,
-  mask: tf.Tensor2D,
+  tokens: Tensor2D,
+  mask: Tensor2D,
   opts: ForwardOptions = {},
-): tf.Tensor1D {
-  return tf.tidy(() => responseLogProbs(model, tokens, mask, opts).sum(1) as tf.Tensor1D);
+): Tensor1D {
+  return tf.tidy(() => responseLogProbs(model, tokens, mask, opts).sum(1) as Tensor1D);
 }
 
 /**
@@ -52,12 +53,12 @@ export function sequenceLogProbs(
  */
 export function responseValues(
   value: ScalarModel,
-  tokens: tf.Tensor2D,
+  tokens: Tensor2D,
   opts: ForwardOptions = {},
-): tf.Tensor2D {
+): Tensor2D {
   return tf.tidy(() => {
     const [b, l1] = tokens.shape;
-    return value.scores(tokens.slice([0, 0], [b, l1 - 1]) as tf.Tensor2D, opts);
+    return value.scores(tokens.slice([0, 0], [b, l1 - 1]) as Tensor2D, opts);
   });
 }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "../util/tensor_types.ts";
 import { type CausalLM, gatherLogProbs } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { type ResponseBatch, responseBatch } from "../data/response_batch.ts";
@@ -96,7 +97,7 @@ export async function collectRollout(s: RolloutSpec): Promise<Rollout> {
   const out = tf.tidy(() => {
     const tokens = tf.tensor2d(batch.tokens, [b, l + 1], "int32");
     const mask = tf.tensor2d(batch.mask, [b, l]);
-    const inputs = tokens.slice([0, 0], [b, l]) as tf.Tensor2D;
+    const inputs = tokens.slice([0, 0], [b, l]) as Tensor2D;
     const targets = tokens.slice([0, 1], [b, l]);
     const logitsP = s.policy.logits(inputs); // [B, L, V]
     const logitsQ = s.ref.logits(inputs); // [B, L, V]

@@ -44,7 +44,7 @@ export interface BackendInfo {
 export const TFJS_NODE_VERSION = "4.22.0";
 
 /** The one message shown when the tensorflow backend is asked for but not installed. */
-export const TENSORFLOW_INSTALL_HINT =
+export const TENSORFLOW_INSTALL_HINT: string =
   `the "tensorflow" backend needs @tensorflow/tfjs-node-gpu@${TFJS_NODE_VERSION} ` +
   `(NVIDIA GPU: CUDA 11.2 and cuDNN 8.1, as libtensorflow 2.9.1 requires) or ` +
   `@tensorflow/tfjs-node@${TFJS_NODE_VERSION} (CPU), and neither is installed. ` +

@@ -17,8 +17,11 @@ import { Rng } from "../util/rng.ts";
 
 /** One Brown document: its id (`cc01`), category (`reviews`) and tokenised sentences. */
 export interface BrownDocument {
+  /** Document id, e.g. `cc01` (its second letter is the category). */
   id: string;
+  /** Category name, one of {@link BROWN_CATEGORIES}. */
   category: string;
+  /** Sentences as lists of lower-cased words (POS tags stripped). */
   sentences: string[][];
 }
 
@@ -170,8 +173,11 @@ async function readCorpus(dir: URL): Promise<readonly BrownDocument[]> {
 
 /** Documents split three ways; each list sorted by id. */
 export interface BrownSplit {
+  /** Documents to train on. */
   train: BrownDocument[];
+  /** Documents held out for validation (perplexity, checkpoint selection). */
   val: BrownDocument[];
+  /** Documents held out for the final evaluation (prompts of the canonical task). */
   test: BrownDocument[];
 }
 
@@ -246,9 +252,13 @@ export function sentencesOf(docs: readonly BrownDocument[]): string[][] {
 
 /** One row of {@link corpusStats}. */
 export interface CorpusStatsRow {
+  /** Category name. */
   category: string;
+  /** Number of documents. */
   documents: number;
+  /** Number of sentences. */
   sentences: number;
+  /** Number of word tokens. */
   tokens: number;
 }
 

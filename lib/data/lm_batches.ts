@@ -14,6 +14,7 @@ export interface LmBatch {
   tokens: Int32Array;
   /** [B, L] 1 where tokens[:, 1:] is a real token. */
   mask: Float32Array;
+  /** B: the number of rows. */
   batch: number;
   /** L: the number of predicted positions per row. */
   length: number;

@@ -19,6 +19,7 @@ export interface ResponseBatch {
   tokens: Int32Array;
   /** [B, L] 1 where tokens[:, t+1] is a response token. */
   mask: Float32Array;
+  /** B: the number of rows. */
   batch: number;
   /** L: predicted positions per row. */
   length: number;
@@ -112,8 +113,11 @@ export function selectRowsOf(
 
 /** One preference pair in token ids: a prompt (with BOS) and two responses. */
 export interface TokenPair {
+  /** Prompt token ids, starting with BOS. */
   prompt: readonly number[];
+  /** The preferred response's token ids (y_w). */
   chosen: readonly number[];
+  /** The rejected response's token ids (y_l). */
   rejected: readonly number[];
 }
 

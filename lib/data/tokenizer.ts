@@ -23,6 +23,7 @@ export const TOKENIZER_FORMAT = "rlhf-kit/word-tokenizer@1";
 
 /** A tokenizer as JSON (saved files and checkpoints): the vocabulary in id order. */
 export interface TokenizerJson {
+  /** Layout tag, {@link TOKENIZER_FORMAT}. */
   format: typeof TOKENIZER_FORMAT;
   /** `words[id]` is the word with that id; `words[0..3]` are {@link SPECIAL_TOKENS}. */
   words: string[];

@@ -15,8 +15,10 @@ import type { Rng } from "../util/rng.ts";
 
 /** A GPT-style causal LM. Owns its parameters: call {@link CausalLM.dispose}. */
 export class CausalLM {
+  /** The transformer trunk; its parameters are the model's. */
   readonly trunk: Trunk;
 
+  /** Wrap existing parameters (e.g. a checkpoint's); the model takes ownership of them. */
   constructor(config: ModelConfig, params: Params) {
     this.trunk = new Trunk(config, params);
   }

@@ -44,14 +44,19 @@ export interface SampleResult {
 
 /** The parts of a model sampling needs. */
 export interface SamplingModel {
+  /** The trunk to sample from. */
   readonly trunk: Trunk;
 }
 
 /** {@link SampleOptions} checked against a model and a batch, defaults filled in. */
 export interface SampleSettings {
+  /** Softmax temperature, > 0. */
   temperature: number;
+  /** Top-k cut-off (0: the whole vocabulary). */
   topK: number;
+  /** Token id that finishes a row. */
   eosId: number;
+  /** Maximum new tokens per row. */
   maxNewTokens: number;
   /** The longest prompt. */
   promptLength: number;
@@ -127,7 +132,9 @@ export function leftPad(rows: readonly (readonly number[])[]): LeftPadded {
 
 /** One drawn token and its log-probability under the unmodified model (temperature 1). */
 export interface Draw {
+  /** The drawn token id. */
   token: number;
+  /** log π(token | prefix) at temperature 1. */
   logProb: number;
 }
 
@@ -139,6 +146,7 @@ export class TokenDrawer {
   readonly #weights: Float64Array;
   readonly #sorted: Float32Array;
 
+  /** A drawer for rows of `vocabSize` logits at this temperature and top-k (0: off). */
   constructor(readonly vocabSize: number, readonly temperature: number, readonly topK: number) {
     this.#weights = new Float64Array(vocabSize);
     this.#sorted = new Float32Array(vocabSize);

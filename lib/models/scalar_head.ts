@@ -22,8 +22,10 @@ export function headParamSpecs(cfg: ModelConfig): ParamSpec[] {
 
 /** A transformer with a scalar head. Owns its parameters: call {@link ScalarModel.dispose}. */
 export class ScalarModel {
+  /** The transformer trunk (without the LM head). */
   readonly trunk: Trunk;
 
+  /** Wrap existing parameters (trunk and `head.w`, `head.b`); the model takes ownership. */
   constructor(config: ModelConfig, params: Params) {
     if (!params.has("head.w") || !params.has("head.b")) {
       throw new Error("a scalar model needs head.w and head.b parameters");

@@ -20,7 +20,9 @@ import { Rng } from "../util/rng.ts";
 
 /** Keys and values of earlier positions, per layer: [B, H, S_past, hd]. Owned by the caller. */
 export interface KvCache {
+  /** Keys per layer, [B, H, S_past, hd]. */
   k: Tensor4D[];
+  /** Values per layer, [B, H, S_past, hd]. */
   v: Tensor4D[];
 }
 
@@ -48,7 +50,9 @@ export interface ForwardOptions {
 
 /** Hidden states [B, T, D] after the final LayerNorm, and the new cache when asked. */
 export interface TrunkOutput {
+  /** [B, T, D] hidden states after the final LayerNorm. */
   hidden: Tensor3D;
+  /** The cache extended by this pass, when asked for. */
   cache?: KvCache;
 }
 
@@ -73,7 +77,9 @@ export function causalBias(t: number, context: number): Tensor4D {
 
 /** A parameter's name, shape and initialiser. */
 export interface ParamSpec {
+  /** Parameter name, e.g. `h.0.attn.wqkv`. */
   name: string;
+  /** Parameter shape. */
   shape: number[];
   /** Standard deviation of a normal init, or a constant fill. */
   init: { std: number } | { fill: number };
@@ -135,6 +141,7 @@ export function initTrunkParams(cfg: ModelConfig, seed: number): Params {
 
 /** The shared trunk: embeddings, blocks, final LayerNorm. */
 export class Trunk {
+  /** A trunk over `params` (which must match `config`'s parameter specs); it does not copy them. */
   constructor(readonly config: ModelConfig, readonly params: Params) {}
 
   /**
@@ -172,7 +179,7 @@ export class Trunk {
         ? tok.add(tf.gather(this.p("wpe"), opts.positions.reshape([-1]))) // [B*T, D]
         : tok.reshape([b, t, d]).add(this.p("wpe").slice([sPast, 0], [t, d])) // [B, T, D]
           .reshape([b * t, d]);
-      let x = this.dropout(emb, opts, 0) as Tensor2D; // [B*T, D]
+      let x = this.#dropout(emb, opts, 0) as Tensor2D; // [B*T, D]
       const bias = opts.attnBias ?? causalBias(t, cfg.context);
       for (let l = 0; l < cfg.nLayers; l++) {
         const h = `h.${l}`;
@@ -182,9 +189,9 @@ export class Trunk {
           newK.push(tf.keep(att.k));
           newV.push(tf.keep(att.v!));
         }
-        x = x.add(this.dropout(att.y, opts, 2 * l + 1));
+        x = x.add(this.#dropout(att.y, opts, 2 * l + 1));
         const m = layerNorm(x, this.p(`${h}.ln2.g`), this.p(`${h}.ln2.b`)) as Tensor2D;
-        x = x.add(this.dropout(this.mlp(m, l), opts, 2 * l + 2));
+        x = x.add(this.#dropout(this.mlp(m, l), opts, 2 * l + 2));
       }
       return layerNorm(x, this.p("lnf.g"), this.p("lnf.b")).reshape([b, t, d]) as Tensor3D;
     });
@@ -234,7 +241,7 @@ export class Trunk {
     return linear(hidden, this.p(`${h}.mlp.w2`), this.p(`${h}.mlp.b2`));
   }
 
-  private dropout(x: Tensor, opts: ForwardOptions, site: number): Tensor {
+  #dropout(x: Tensor, opts: ForwardOptions, site: number): Tensor {
     const rate = this.config.dropout;
     if (!opts.training || rate === 0) return x;
     return tf.dropout(x, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + site);

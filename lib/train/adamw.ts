@@ -16,9 +16,13 @@ import { ownedVariable, type Params } from "../models/params.ts";
 
 /** AdamW hyper-parameters. */
 export interface AdamWOptions {
+  /** Decay rate of the first moment (β₁, default 0.9). */
   beta1?: number;
+  /** Decay rate of the second moment (β₂, default 0.95, as nanoGPT). */
   beta2?: number;
+  /** ε in the denominator (default 1e-8). */
   eps?: number;
+  /** Decoupled weight decay λ on matrices (default 0). */
   weightDecay?: number;
   /** Clip the global gradient norm to this (0 or Infinity: off). */
   gradClip?: number;
@@ -26,15 +30,21 @@ export interface AdamWOptions {
 
 /** AdamW over a fixed set of named variables. Owns its moment buffers: call `dispose`. */
 export class AdamW {
+  /** β₁. */
   readonly beta1: number;
+  /** β₂. */
   readonly beta2: number;
+  /** ε. */
   readonly eps: number;
+  /** Weight decay λ. */
   readonly weightDecay: number;
+  /** Global gradient-norm clip c (0: off). */
   readonly gradClip: number;
   #t = 0;
   #m = new Map<string, Variable>();
   #v = new Map<string, Variable>();
 
+  /** An optimiser for `params` (updated in place) with zeroed moments. */
   constructor(readonly params: Params, opts: AdamWOptions = {}) {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.95;

@@ -70,6 +70,7 @@ export function dpoConfig(overrides: Partial<DpoConfig> = {}, section = "dpo"): 
 
 /** Pairs with their cached reference log-probabilities. */
 export interface RefCachedPairs {
+  /** The pairs, in the order of the cached log-probabilities. */
   pairs: readonly TokenPair[];
   /** Σ log π_ref(y_w | x) per pair. */
   refChosen: Float32Array;
@@ -96,15 +97,21 @@ export async function cacheReferenceLogProbs(
 
 /** Inputs of {@link trainDpo}. */
 export interface DpoRun {
+  /** The policy to train, in place (starts as a copy of the reference). */
   policy: CausalLM;
   /** The frozen reference (the SFT model); read once to fill the cache. */
   ref: CausalLM;
+  /** Training pairs. */
   train: readonly TokenPair[];
+  /** Held-out pairs, for validation loss and accuracy. */
   val?: readonly TokenPair[];
+  /** Hyper-parameters (see {@link dpoConfig}). */
   config: DpoConfig;
   /** Extra evaluation at evaluation steps (gold reward, KL of samples). */
   evaluate?: (step: number) => Promise<Record<string, number>>;
+  /** Receives each metric row as it is logged. */
   onRow?: RowSink;
+  /** Label of the progress bar; `false` silences it. */
   progress?: string | false;
   /** Called after every step whose metrics were finite (see `LoopSpec.afterStep`). */
   afterStep?: (stepsDone: number) => Promise<void> | void;

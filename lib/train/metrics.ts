@@ -32,7 +32,9 @@ export async function readScalars(
 
 /** One logged step: `step` plus any named numbers. */
 export interface MetricRow {
+  /** Steps done when the row was logged (PPO: iterations). */
   step: number;
+  /** Metric name (prefixed like `loss/dpo`) → value. */
   [metric: string]: number;
 }
 

@@ -147,14 +147,19 @@ export function ppoConfig(overrides: Partial<PpoConfig> = {}, section = "ppo"): 
 
 /** A few completions of an iteration, for logs and samples.jsonl. */
 export interface PpoSample {
+  /** The iteration (1-based) the completion was sampled at. */
   step: number;
+  /** Prompt token ids (with BOS). */
   prompt: number[];
+  /** Response token ids. */
   response: number[];
+  /** The training reward of the completion. */
   score: number;
 }
 
 /** Inputs of {@link trainPpo}. */
 export interface PpoRun {
+  /** The policy to train, in place. */
   policy: CausalLM;
   /** The frozen reference (SFT) model. */
   ref: CausalLM;
@@ -171,9 +176,13 @@ export interface PpoRun {
   monitors?: Readonly<Record<string, RewardSource>>;
   /** Prompt pool (token ids with BOS). */
   prompts: readonly number[][];
+  /** Hyper-parameters (see {@link ppoConfig}). */
   config: PpoConfig;
+  /** Receives each metric row as it is logged. */
   onRow?: RowSink;
+  /** Receives a few completions of an iteration every `sampleEvery` iterations. */
   onSamples?: (samples: PpoSample[]) => void;
+  /** Label of the progress bar; `false` silences it. */
   progress?: string | false;
   /**
    * Called after every iteration whose losses, rewards and KL were all finite, with the

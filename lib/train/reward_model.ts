@@ -60,18 +60,27 @@ export function rewardModelConfig(
 
 /** Inputs of {@link trainRewardModel}. */
 export interface RewardModelRun {
+  /** The scalar-head model to train, in place. */
   model: ScalarModel;
+  /** Training pairs. */
   train: readonly TokenPair[];
+  /** Held-out pairs, for validation loss and accuracy. */
   val?: readonly TokenPair[];
+  /** Hyper-parameters (see {@link rewardModelConfig}). */
   config: RewardModelConfig;
+  /** Receives each metric row as it is logged. */
   onRow?: RowSink;
+  /** Label of the progress bar; `false` silences it. */
   progress?: string | false;
 }
 
 /** Rows, and final train and held-out accuracies. */
 export interface RewardModelResult {
+  /** Every logged row. */
   rows: MetricRow[];
+  /** Fraction of training pairs with r(x, y_w) > r(x, y_l) after training. */
   trainAccuracy: number;
+  /** The same on the held-out pairs, when given. */
   valAccuracy?: number;
 }
 

@@ -52,8 +52,11 @@ export function finishedText(response: readonly number[]): readonly number[] {
 
 /** One batch of experience. Arrays [B, L] are row-major and 0 outside the response. */
 export interface Rollout {
+  /** Prompt token ids (with BOS), one row each. */
   prompts: number[][];
+  /** Sampled response token ids per row. */
   responses: number[][];
+  /** Prompts and responses laid out for scoring. */
   batch: ResponseBatch;
   /** Whether each row emitted EOS. */
   finished: boolean[];
@@ -73,14 +76,23 @@ export interface Rollout {
 
 /** What {@link collectRollout} needs. */
 export interface RolloutSpec {
+  /** The policy to sample from (π_old). */
   policy: CausalLM;
+  /** The frozen reference policy of the KL penalty. */
   ref: CausalLM;
+  /** The value model V(s_t). */
   value: ScalarModel;
+  /** Prompt token ids (with BOS), one completion each. */
   prompts: number[][];
+  /** Maximum new tokens per completion. */
   maxNewTokens: number;
+  /** Sampling temperature. */
   temperature: number;
+  /** Which per-token estimator of KL(π‖π_ref) shapes the reward. */
   klEstimator: KlEstimator;
+  /** The training reward of a completion. */
   reward: RewardSource;
+  /** The sampling stream. */
   rng: Rng;
 }
 

@@ -17,6 +17,7 @@ export class Rng {
   #s3: number;
 
   /**
+   * A generator whose whole stream is fixed by `seed`.
    * @param seed any integer; equal seeds give equal streams.
    * @example
    * ```ts

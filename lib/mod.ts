@@ -1,5 +1,5 @@
 /**
- * The kit's public API, grouped by the data flow of DESIGN.md:
+ * The kit's public API, grouped by the data flow of docs/architecture.md ("Layers"):
  * data → models → losses → train → eval → sweep → plot.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * Backend selection: one model, four tfjs backends (see DESIGN.md, "Backends").
+ * Backend selection: one model, four tfjs backends (see docs/architecture.md, "Backends").
  *
  * | name       | package                                     |
  * |------------|---------------------------------------------|

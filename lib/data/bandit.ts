@@ -1,9 +1,9 @@
 /**
- * The exact task of DESIGN.md: a contextual bandit small enough to enumerate. P prompts ×
- * R responses, a fixed reference policy π_ref(y|x) = softmax(refLogits[x]) and a true
- * reward r(x, y). Because every response can be listed, expected reward and KL(π‖π_ref)
- * of any tabular policy are exact sums, and the KL-regularised optimum
- * π*_β ∝ π_ref·exp(r/β) is known in closed form (lib/eval/oracle.ts).
+ * The exact bandit task (docs/architecture.md, "The exact tasks"): a contextual bandit small
+ * enough to enumerate. P prompts × R responses, a fixed reference policy
+ * π_ref(y|x) = softmax(refLogits[x]) and a true reward r(x, y). Because every response can
+ * be listed, expected reward and KL(π‖π_ref) of any tabular policy are exact sums, and the
+ * KL-regularised optimum π*_β ∝ π_ref·exp(r/β) is known in closed form (lib/eval/oracle.ts).
  *
  * Construction (seeded by {@link Rng}): reference logits are refScale·N(0, 1); each
  * prompt's rewards are the R evenly spaced levels rewardScale·k/(R − 1), k = 0..R−1, in a

@@ -1,8 +1,8 @@
 /**
  * Exact optima on an enumerable response space: the yardsticks PPO, DPO and IPO must hit.
  *
- * **KL-regularised RL** (the objective of DESIGN.md). For each prompt,
- * max_π E_π[r] − β·KL(π‖π_ref) is solved by the Gibbs policy
+ * **KL-regularised RL** (the objective the kit serves; docs/architecture.md, "The exact
+ * tasks"). For each prompt, max_π E_π[r] − β·KL(π‖π_ref) is solved by the Gibbs policy
  *
  *     π*_β(y) = π_ref(y)·exp(r(y)/β) / Z,   Z = Σ_y π_ref(y)·exp(r(y)/β)
  *

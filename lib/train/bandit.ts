@@ -6,7 +6,7 @@
  * compare them with the closed-form optima of lib/eval/oracle.ts.
  *
  * Log-probs of chosen responses are picked with one-hot matrices and a matMul, never
- * tf.gather, whose gradient the wasm backend lacks (DESIGN.md, Backends). The learning rate
+ * tf.gather, whose gradient the wasm backend lacks (docs/architecture.md, "Backends"). The learning rate
  * decays linearly from `lr` to 0 over `steps` (TRL's default schedule), so Adam settles on
  * the optimum instead of hovering within ~lr of it.
  *

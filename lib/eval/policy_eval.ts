@@ -71,15 +71,17 @@ export async function evaluatePolicy(s: PolicyEvalSpec): Promise<PolicyEval> {
       temperature: s.temperature ?? 1,
     }, rng);
     const batch = responseBatch(prompts, out.tokens, s.policy.config.context);
-    const lp = tf.tidy(() => {
+    const readouts = tf.tidy(() => {
       const { tokens, mask } = batchTensors(batch);
       return [responseLogProbs(s.policy, tokens, mask), responseLogProbs(s.ref, tokens, mask)];
     });
-    const [logp, logq] = await Promise.all(lp.map(async (t) => (await t.data()) as Float32Array));
-    tf.dispose(lp);
-    const kl = sequenceKl(logp!, logq!, batch);
+    const [logProbs, refLogProbs] = await Promise.all(
+      readouts.map(async (t) => (await t.data()) as Float32Array),
+    );
+    tf.dispose(readouts);
+    const kl = sequenceKl(logProbs!, refLogProbs!, batch);
     for (let r = 0; r < kl.length; r++) klSum += kl[r]!;
-    for (let j = 0; j < logp!.length; j++) nllSum -= logp![j]!;
+    for (let j = 0; j < logProbs!.length; j++) nllSum -= logProbs![j]!;
     tokenCount += batch.responseLengths.reduce((a, n) => a + n, 0);
     const gold = await s.gold(prompts, out.tokens, batch);
     const proxy = s.proxy ? await s.proxy(prompts, out.tokens, batch) : undefined;

@@ -324,8 +324,8 @@ export function ppoValueLoss(args: PpoValueLossArgs): { vLoss: Scalar; vClipFrac
  */
 export function entropyFromLogits(logits: Tensor, mask: Tensor): Scalar {
   return tf.tidy(() => {
-    const logP = tf.logSoftmax(logits); // [B, T, V]
-    const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logP), logP), -1)); // [B, T]
+    const logProbs = tf.logSoftmax(logits); // [B, T, V]
+    const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logProbs), logProbs), -1)); // [B, T]
     return maskedMean(entropy, mask);
   });
 }

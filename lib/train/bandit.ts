@@ -117,25 +117,25 @@ export function trainBanditDpo(
 ): BanditResult {
   const { task, onRow, ...overrides } = args;
   const cfg = resolveConfig("banditDpo", DPO_SCHEMA, BANDIT_DPO_DEFAULTS, overrides);
-  const { P, R, logRef } = task;
+  const { P, R, refLogProbs } = task;
   const data = drawBanditPreferences(task, cfg); // pairs, sampling, seed
   const M = data.counts.length;
 
   const theta = policyLogits(task); // [P, R]
   const pickChosen = oneHot(data.chosen, P * R); // [M, P·R]
   const pickRejected = oneHot(data.rejected, P * R); // [M, P·R]
-  const refChosen = tf.tensor1d(data.chosen.map((i) => logRef[i]!)); // [M]
-  const refRejected = tf.tensor1d(data.rejected.map((i) => logRef[i]!)); // [M]
+  const refChosen = tf.tensor1d(data.chosen.map((i) => refLogProbs[i]!)); // [M]
+  const refRejected = tf.tensor1d(data.rejected.map((i) => refLogProbs[i]!)); // [M]
   const weights = tf.tensor1d(data.counts); // [M]
   const lengths = tf.ones([M]) as Tensor1D; // each response is one "token"
   const optimizer = tf.train.adam(cfg.lr);
   const history: MetricRow[] = [];
   try {
     const lossOf = (): Scalar => {
-      const logPi = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
+      const logProbs = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
       const out = dpoLoss({
-        policyChosen: tf.reshape(tf.matMul(pickChosen, logPi), [M]), // [M]
-        policyRejected: tf.reshape(tf.matMul(pickRejected, logPi), [M]), // [M]
+        policyChosen: tf.reshape(tf.matMul(pickChosen, logProbs), [M]), // [M]
+        policyRejected: tf.reshape(tf.matMul(pickRejected, logProbs), [M]), // [M]
         refChosen,
         refRejected,
         beta: cfg.beta,
@@ -235,7 +235,7 @@ export function trainBanditPpo(
 ): BanditResult {
   const { task, onRow, ...overrides } = args;
   const cfg = resolveConfig("banditPpo", PPO_SCHEMA, BANDIT_PPO_DEFAULTS, overrides);
-  const { P, R, logRef, rewards } = task;
+  const { P, R, refLogProbs, rewards } = task;
   const N = P * cfg.batch; // samples per step
   const rng = new Rng(cfg.seed);
   const theta = policyLogits(task); // [P, R]
@@ -247,14 +247,14 @@ export function trainBanditPpo(
       setLearningRate(optimizer, cfg.lr * (1 - (step - 1) / cfg.steps));
 
       // Rollout: y ~ π_old(·|x) for every prompt.
-      const logPiOld = logSoftmaxOf(theta); // [P·R]
+      const oldTableLogProbs = logSoftmaxOf(theta); // [P·R]
       const taken: number[] = []; // flat x·R + y, [N]
       for (let x = 0; x < P; x++) {
-        const probs = Array.from({ length: R }, (_, y) => Math.exp(logPiOld[x * R + y]!));
+        const probs = Array.from({ length: R }, (_, y) => Math.exp(oldTableLogProbs[x * R + y]!));
         for (let k = 0; k < cfg.batch; k++) taken.push(x * R + rng.categorical(probs));
       }
-      const oldLogp = taken.map((i) => logPiOld[i]!); // [N]
-      const kl = klPerTokenArray(oldLogp, taken.map((i) => logRef[i]!), "k1"); // [N, 1]
+      const oldLogProbsTaken = taken.map((i) => oldTableLogProbs[i]!); // [N]
+      const kl = klPerTokenArray(oldLogProbsTaken, taken.map((i) => refLogProbs[i]!), "k1"); // [N, 1]
       const shaped = shapeRewards({
         klPerToken: kl,
         score: taken.map((i) => rewards[i]!),
@@ -279,7 +279,7 @@ export function trainBanditPpo(
 
       // Update: `epochs` full-batch steps on the clipped surrogate.
       const pick = oneHot(taken, P * R); // [N, P·R]
-      const oldLogProbs = tf.tensor2d(oldLogp, [N, 1]); // [N, 1]
+      const oldLogProbs = tf.tensor2d(oldLogProbsTaken, [N, 1]); // [N, 1]
       const adv = tf.tensor2d(advantages, [N, 1]); // [N, 1]
       let metrics: Record<string, Scalar> = {};
       for (let epoch = 0; epoch < cfg.epochs; epoch++) {
@@ -287,9 +287,9 @@ export function trainBanditPpo(
         metrics = {};
         const loss = optimizer.minimize(
           () => {
-            const logPi = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
+            const logProbs = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
             const out = ppoPolicyLoss({
-              logProbs: tf.matMul(pick, logPi), // [N, 1]
+              logProbs: tf.matMul(pick, logProbs), // [N, 1]
               oldLogProbs,
               advantages: adv,
               mask,

@@ -88,9 +88,9 @@ export async function cacheReferenceLogProbs(
   const refRejected = new Float32Array(pairs.length);
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize);
-    const lp = await sequenceLogProbsOf(ref, pairBatch(chunk, ref.config.context)); // [2b]
-    refChosen.set(lp.subarray(0, chunk.length), i);
-    refRejected.set(lp.subarray(chunk.length), i);
+    const logProbs = await sequenceLogProbsOf(ref, pairBatch(chunk, ref.config.context)); // [2b]
+    refChosen.set(logProbs.subarray(0, chunk.length), i);
+    refRejected.set(logProbs.subarray(chunk.length), i);
   }
   return { pairs, refChosen, refRejected };
 }
@@ -130,8 +130,8 @@ function batchLoss(
   const batch = pairBatch(pairs, policy.config.context);
   return tf.tidy(() => {
     const { tokens, mask } = batchTensors(batch);
-    const lp = sequenceLogProbs(policy, tokens, mask, { training, dropoutSeed }); // [2B]
-    const [policyChosen, policyRejected] = tf.split(lp, 2) as [Tensor1D, Tensor1D];
+    const logProbs = sequenceLogProbs(policy, tokens, mask, { training, dropoutSeed }); // [2B]
+    const [policyChosen, policyRejected] = tf.split(logProbs, 2) as [Tensor1D, Tensor1D];
     const lengths = tf.tensor1d(batch.responseLengths, "float32");
     const [chosenLengths, rejectedLengths] = tf.split(lengths, 2) as [Tensor1D, Tensor1D];
     const out = dpoLoss({
@@ -149,8 +149,8 @@ function batchLoss(
     });
     return {
       ...out,
-      logpChosen: policyChosen.mean() as Scalar,
-      logpRejected: policyRejected.mean() as Scalar,
+      chosenLogProbs: policyChosen.mean() as Scalar,
+      rejectedLogProbs: policyRejected.mean() as Scalar,
       tokens: batch.responseLengths.reduce((a, n) => a + n, 0),
     };
   });
@@ -201,20 +201,20 @@ export async function trainDpo(run: DpoRun): Promise<{ rows: MetricRow[]; valAcc
             out.rejectedRewards.mean(),
             out.rewardAccuracy,
             out.rewardMargin,
-            out.logpChosen,
-            out.logpRejected,
+            out.chosenLogProbs,
+            out.rejectedLogProbs,
           ].map((t) => tf.keep(t));
           return out.loss;
         }, lr);
-        const [chosen, rejected, accuracy, margin, logpChosen, logpRejected] = kept;
+        const [chosen, rejected, accuracy, margin, chosenLogProbs, rejectedLogProbs] = kept;
         const metrics = await readScalars({
           "loss/dpo": loss,
           "rewards/chosen": chosen!,
           "rewards/rejected": rejected!,
           "rewards/accuracy": accuracy!,
           "rewards/margin": margin!,
-          "logps/chosen": logpChosen!,
-          "logps/rejected": logpRejected!,
+          "logps/chosen": chosenLogProbs!,
+          "logps/rejected": rejectedLogProbs!,
           "train/grad_norm": gradNorm,
         });
         return { metrics, tokens };

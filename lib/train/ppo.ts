@@ -301,7 +301,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
     rng: Rng,
     it: number,
   ): Promise<Record<string, number>> {
-    const l = ro.batch.length;
+    const t = ro.batch.length;
     const sums: Record<string, number> = {};
     let count = 0, earlyStop = 0;
     const rows = ro.prompts.map((_, i) => i);
@@ -310,16 +310,16 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
       for (let i = 0; i < rows.length; i += c.minibatchSize) {
         const idx = rows.slice(i, i + c.minibatchSize);
         const mb = selectRows(ro.batch, idx);
-        const t = (x: Float32Array) => tf.tensor2d(selectRowsOf(x, l, idx), [idx.length, l]);
-        const tokens = tf.tensor2d(mb.tokens, [mb.batch, l + 1], "int32");
-        const mask = tf.tensor2d(mb.mask, [mb.batch, l]);
-        const oldLogProbs = t(ro.logProbs), adv = t(advantages), ret = t(returns);
-        const oldValues = t(ro.values);
+        const rowsOf = (x: Float32Array) => tf.tensor2d(selectRowsOf(x, t, idx), [idx.length, t]);
+        const tokens = tf.tensor2d(mb.tokens, [mb.batch, t + 1], "int32");
+        const mask = tf.tensor2d(mb.mask, [mb.batch, t]);
+        const oldLogProbs = rowsOf(ro.logProbs), adv = rowsOf(advantages), ret = rowsOf(returns);
+        const oldValues = rowsOf(ro.values);
         let diag: Tensor[] = [];
         const policyStep = optimiserStep(policyOpt, () => {
-          const inputs = tokens.slice([0, 0], [mb.batch, l]) as Tensor2D;
-          const logits = run.policy.logits(inputs); // [b, L, V]
-          const logProbs = gatherLogProbs(logits, tokens.slice([0, 1], [mb.batch, l])); // [b, L]
+          const inputs = tokens.slice([0, 0], [mb.batch, t]) as Tensor2D;
+          const logits = run.policy.logits(inputs); // [b, T, V]
+          const logProbs = gatherLogProbs(logits, tokens.slice([0, 1], [mb.batch, t])); // [b, T]
           const out = ppoPolicyLoss({
             logProbs,
             oldLogProbs,
@@ -333,7 +333,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         }, c.lr);
         let vClipFrac: Tensor | undefined;
         const valueStep = optimiserStep(valueOpt, () => {
-          const values = run.value.scores(tokens.slice([0, 0], [mb.batch, l]) as Tensor2D);
+          const values = run.value.scores(tokens.slice([0, 0], [mb.batch, t]) as Tensor2D);
           const out = ppoValueLoss({
             values,
             oldValues,

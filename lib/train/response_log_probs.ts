@@ -12,7 +12,7 @@ import type { ScalarModel } from "../models/scalar_head.ts";
 import type { ForwardOptions } from "../models/transformer.ts";
 import type { ResponseBatch } from "../data/response_batch.ts";
 
-/** The batch's tokens [B, L+1] and response mask [B, L] as tensors; the caller disposes them. */
+/** The batch's tokens [B, T+1] and response mask [B, T] as tensors; the caller disposes them. */
 export function batchTensors(batch: ResponseBatch): { tokens: Tensor2D; mask: Tensor2D } {
   return {
     tokens: tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32"),
@@ -22,7 +22,7 @@ export function batchTensors(batch: ResponseBatch): { tokens: Tensor2D; mask: Te
 
 /**
  * log π(tokens[t+1] | tokens[≤t]) at response positions, 0 elsewhere.
- * @returns [B, L]; the caller disposes it.
+ * @returns [B, T]; the caller disposes it.
  */
 export function responseLogProbs(
   model: CausalLM,
@@ -48,8 +48,8 @@ export function sequenceLogProbs(
 
 /**
  * Value estimates V(x, y_<t+1) at every predicted position t: the scalar head on
- * tokens[:, :L], aligned with the response mask.
- * @returns [B, L]; the caller disposes it.
+ * tokens[:, :T], aligned with the response mask.
+ * @returns [B, T]; the caller disposes it.
  */
 export function responseValues(
   value: ScalarModel,
@@ -57,8 +57,8 @@ export function responseValues(
   opts: ForwardOptions = {},
 ): Tensor2D {
   return tf.tidy(() => {
-    const [b, l1] = tokens.shape;
-    return value.scores(tokens.slice([0, 0], [b, l1 - 1]) as Tensor2D, opts);
+    const [b, t1] = tokens.shape; // [B, T+1]
+    return value.scores(tokens.slice([0, 0], [b, t1 - 1]) as Tensor2D, opts);
   });
 }
 

@@ -86,11 +86,11 @@ export async function trainSft(run: SftRun): Promise<SftResult> {
         const tokens = tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32");
         const mask = tf.tensor2d(batch.mask, [batch.batch, batch.length]);
         const { loss, gradNorm } = optimiserStep(opt, () => {
-          const lp = model.tokenLogProbs(tokens, {
+          const logProbs = model.tokenLogProbs(tokens, {
             training: true,
             dropoutSeed: c.seed * 100003 + step,
           });
-          return sftLoss(lp, mask);
+          return sftLoss(logProbs, mask);
         }, lr);
         tf.dispose([tokens, mask]);
         return {

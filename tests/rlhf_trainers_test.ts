@@ -45,7 +45,7 @@ Deno.test("trainPpo() raises the reward and keeps the tensor count flat", async 
     epochs: 2,
     lr: 3e-3,
     beta: 0.01,
-    targetKl: null,
+    earlyStopKl: null,
     sampleEvery: 0,
   });
   await trainPpo({

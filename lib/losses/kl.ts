@@ -109,7 +109,8 @@ export function klPerTokenArray(
 ): Float32Array {
   if (logProbs.length !== refLogProbs.length) {
     throw new RangeError(
-      `logProbs and refLogProbs must have equal length, got ${logProbs.length} and ${refLogProbs.length}`,
+      `logProbs and refLogProbs must have equal length, ` +
+        `got ${logProbs.length} and ${refLogProbs.length}`,
     );
   }
   const fn = KL_SCALAR_ESTIMATORS[checkEstimator(estimator)];
@@ -150,7 +151,8 @@ export function fullKlArray(
 ): Float32Array {
   if (logProbs.length !== refLogProbs.length || logProbs.length % vocab !== 0) {
     throw new RangeError(
-      `logProbs and refLogProbs must have equal length divisible by vocab=${vocab}, got ${logProbs.length} and ${refLogProbs.length}`,
+      `logProbs and refLogProbs must have equal length divisible by vocab=${vocab}, ` +
+        `got ${logProbs.length} and ${refLogProbs.length}`,
     );
   }
   const n = logProbs.length / vocab;

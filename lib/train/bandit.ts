@@ -254,7 +254,8 @@ export function trainBanditPpo(
         for (let k = 0; k < cfg.batch; k++) taken.push(x * R + rng.categorical(probs));
       }
       const oldLogProbsTaken = taken.map((i) => oldTableLogProbs[i]!); // [N]
-      const kl = klPerTokenArray(oldLogProbsTaken, taken.map((i) => refLogProbs[i]!), "k1"); // [N, 1]
+      const refLogProbsTaken = taken.map((i) => refLogProbs[i]!); // [N]
+      const kl = klPerTokenArray(oldLogProbsTaken, refLogProbsTaken, "k1"); // [N, 1]
       const shaped = shapeRewards({
         klPerToken: kl,
         score: taken.map((i) => rewards[i]!),

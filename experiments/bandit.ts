@@ -1,5 +1,5 @@
 /**
- * The exact experiment (DESIGN.md, "a second, exact task"): a bandit small enough to
+ * The exact experiment (docs/architecture.md, "The exact tasks"): a bandit small enough to
  * enumerate, where π*_β ∝ π_ref·exp(r/β) is known in closed form. PPO and the DPO family
  * sweep β; their exact reward and KL land next to the oracle frontier, which no method can
  * beat. `deno task sweep bandit [--bandit.beta 0.1,1] [--seed 1,2]`.

@@ -32,7 +32,7 @@ import {
   parseBackendName,
   TENSORFLOW_INSTALL_HINT,
   tensorflowInstalled,
-} from "../lib/backend.ts";
+} from "../lib/backend/mod.ts";
 import { type ModelConfig, modelConfig, REFERENCE_MODEL } from "../lib/models/config.ts";
 import {
   BASELINES,

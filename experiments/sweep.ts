@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { parseOverrides } from "../lib/sweep/overrides.ts";
 import type { GridAxis } from "../lib/sweep/grid.ts";
 import { defaultJobs } from "../lib/sweep/pool.ts";

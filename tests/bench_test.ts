@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { CausalLM, gatherLogProbs, gatherLogProbsReference } from "../lib/models/causal_lm.ts";
-import { gelu, geluTanh } from "../lib/models/layers.ts";
-import { fastKernels, setFastKernels } from "../lib/models/kernels.ts";
+import { fastKernels, initBackend, setFastKernels } from "../lib/backend/mod.ts";
+import { CausalLM, gatherLogProbs } from "../lib/models/causal_lm.ts";
+import { gelu } from "../lib/models/layers.ts";
+import { gatherLogProbsReference, geluTanh } from "../lib/models/_reference.ts";
 import { TokenDrawer } from "../lib/models/sampling.ts";
 import { sampleNoCache } from "../lib/bench/nocache_sampling.ts";
 import { BENCH_SECTIONS, runSections } from "../lib/bench/sections.ts";
@@ -346,7 +346,7 @@ Deno.test({
     // The child imports this file: its top-level initBackend("wasm") sees the variable.
     const code = `
       import { stepProbe } from "${import.meta.url}";
-      import { activeBackend } from "${new URL("lib/backend.ts", root).href}";
+      import { activeBackend } from "${new URL("lib/backend/mod.ts", root).href}";
       console.log(JSON.stringify({ device: activeBackend()?.device, probe: await stepProbe() }));
       Deno.exit(0);
     `;
@@ -372,8 +372,8 @@ Deno.test({
     const root = new URL("../", import.meta.url);
     const code = `
       import { stepProbe } from "${import.meta.url}";
-      import { initBackend } from "${new URL("lib/backend.ts", root).href}";
-      import { fastKernels, setFastKernels } from "${new URL("lib/models/kernels.ts", root).href}";
+      import { initBackend } from "${new URL("lib/backend/mod.ts", root).href}";
+      import { fastKernels, setFastKernels } from "${new URL("lib/backend/mod.ts", root).href}";
       import * as tf from "@tensorflow/tfjs";
       const adapter = await navigator.gpu?.requestAdapter();
       if (!adapter) {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { DPO_LOSS_NAMES, DPO_LOSSES, dpoLoss, type DpoLossArgs } from "../lib/losses/dpo.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import {

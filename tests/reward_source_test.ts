@@ -1,10 +1,10 @@
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { ScalarModel } from "../lib/models/scalar_head.ts";
 import { responseBatch } from "../lib/data/response_batch.ts";
 import { EOS_ID } from "../lib/data/special_tokens.ts";
 import { finishedText, rewardModelSource } from "../lib/train/rollout.ts";
-import { rewardScoresOf } from "../lib/train/response_logprobs.ts";
+import { rewardScoresOf } from "../lib/train/response_log_probs.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { assertEquals, assertNotEquals, assertRejects } from "./assert.ts";
 

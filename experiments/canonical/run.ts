@@ -18,11 +18,11 @@ import { goldSource, readData } from "./stages/data.ts";
 import type { Upstream } from "./stages/upstream.ts";
 import { loadCheckpoint } from "../../lib/models/checkpoint.ts";
 import { rewardModelSource } from "../../lib/train/rollout.ts";
-import { armNanFault, type FaultSpec, parseFault } from "../../lib/train/metrics.ts";
+import { armNanFault, type FaultSpec, parseFault } from "../../lib/train/_fault.ts";
 import { evaluatePolicy, type PolicyEval } from "../../lib/eval/policy_eval.ts";
 import { recordRun, type RunOutput } from "../../lib/sweep/run_record.ts";
 import type { StageResult } from "../../lib/sweep/stage_cache.ts";
-import { activeBackend, initBackend } from "../../lib/backend.ts";
+import { activeBackend, initBackend } from "../../lib/backend/mod.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
 
 /** The environment variable of {@link faultFromEnv}. */

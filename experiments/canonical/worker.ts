@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { initBackend } from "../../lib/backend.ts";
+import { initBackend } from "../../lib/backend/mod.ts";
 import { readJson } from "../../lib/sweep/json_file.ts";
 import { KitError } from "../../lib/util/errors.ts";
 import type { PlannedRun } from "./plan.ts";

@@ -45,7 +45,7 @@ export async function sampleNoCache(
   const logProbs: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(b).fill(false);
   const stepLogits: Float32Array[] = [];
-  const wteT = tf.transpose(trunk.p<tf.Rank.R2>("wte")) as tf.Tensor2D; // [D, V]
+  const wteT = tf.transpose(trunk.p("wte")) as tf.Tensor2D; // [D, V]
   try {
     for (let step = 0; step < set.maxNewTokens; step++) {
       const { length: s, ids, positions, bias } = leftPad(rows);

@@ -18,10 +18,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { BackendInfo } from "../backend.ts";
+import type { BackendInfo } from "../backend/mod.ts";
 import type { ModelConfig } from "../models/config.ts";
 import { CausalLM } from "../models/causal_lm.ts";
-import { fastKernels, setFastKernels } from "../models/kernels.ts";
+import { fastKernels, setFastKernels } from "../backend/mod.ts";
 import { AdamW, optimiserStep } from "../train/adamw.ts";
 import { sftLoss } from "../losses/sft.ts";
 import { Rng } from "../util/rng.ts";

@@ -30,11 +30,17 @@ import { checkField } from "../util/schema.ts";
 
 /** One preference pair. Optional numbers may be NaN when unknown. */
 export interface PreferenceRow {
+  /** The prompt text the two completions continue. */
   prompt: string;
+  /** The completion the annotator preferred (y_w). */
   chosen: string;
+  /** The completion the annotator rejected (y_l). */
   rejected: string;
+  /** Hidden gold reward of `chosen` (for analysis only; never trained on). */
   gold_chosen?: number;
+  /** Hidden gold reward of `rejected`. */
   gold_rejected?: number;
+  /** Probability that the label agrees with the gold reward order (see `annotators.ts`). */
   p_correct?: number;
 }
 

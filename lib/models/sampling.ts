@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D, Tensor3D } from "../util/tensor_types.ts";
 import type { Rng } from "../util/rng.ts";
 import { ConfigError } from "../util/errors.ts";
 import { disposeCache, type KvCache, type Trunk } from "./transformer.ts";
@@ -43,14 +44,19 @@ export interface SampleResult {
 
 /** The parts of a model sampling needs. */
 export interface SamplingModel {
+  /** The trunk to sample from. */
   readonly trunk: Trunk;
 }
 
 /** {@link SampleOptions} checked against a model and a batch, defaults filled in. */
 export interface SampleSettings {
+  /** Softmax temperature, > 0. */
   temperature: number;
+  /** Top-k cut-off (0: the whole vocabulary). */
   topK: number;
+  /** Token id that finishes a row. */
   eosId: number;
+  /** Maximum new tokens per row. */
   maxNewTokens: number;
   /** The longest prompt. */
   promptLength: number;
@@ -126,7 +132,9 @@ export function leftPad(rows: readonly (readonly number[])[]): LeftPadded {
 
 /** One drawn token and its log-probability under the unmodified model (temperature 1). */
 export interface Draw {
+  /** The drawn token id. */
   token: number;
+  /** log π(token | prefix) at temperature 1. */
   logProb: number;
 }
 
@@ -138,6 +146,7 @@ export class TokenDrawer {
   readonly #weights: Float64Array;
   readonly #sorted: Float32Array;
 
+  /** A drawer for rows of `vocabSize` logits at this temperature and top-k (0: off). */
   constructor(readonly vocabSize: number, readonly temperature: number, readonly topK: number) {
     this.#weights = new Float64Array(vocabSize);
     this.#sorted = new Float32Array(vocabSize);
@@ -182,10 +191,10 @@ export class TokenDrawer {
  * @param wteT [D, V], the transposed token embedding.
  * @returns [B, V]; the caller disposes it.
  */
-export function lastPositionLogits(hidden: tf.Tensor3D, wteT: tf.Tensor2D): tf.Tensor2D {
+export function lastPositionLogits(hidden: Tensor3D, wteT: Tensor2D): Tensor2D {
   return tf.tidy(() => {
     const [b, t, d] = hidden.shape;
-    const last = hidden.slice([0, t - 1, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D; // [B, D]
+    const last = hidden.slice([0, t - 1, 0], [b, 1, d]).reshape([b, d]) as Tensor2D; // [B, D]
     return tf.matMul(last, wteT); // [B, V]
   });
 }
@@ -215,10 +224,10 @@ export async function sampleWithCache(
   const finished = new Array<boolean>(b).fill(false);
   const stepLogits: Float32Array[] = [];
   // The tied output matrix, transposed once per call rather than inside every step's product.
-  const wteT = tf.transpose(trunk.p<tf.Rank.R2>("wte")) as tf.Tensor2D; // [D, V]
+  const wteT = tf.transpose(trunk.p("wte")) as Tensor2D; // [D, V]
   let cache: KvCache | undefined;
   try {
-    let logits: tf.Tensor2D;
+    let logits: Tensor2D;
     {
       const idsT = tf.tensor2d(ids, [b, p], "int32");
       const posT = tf.tensor2d(pos, [b, p], "int32");

@@ -44,7 +44,7 @@ import {
   readData,
 } from "../../experiments/canonical/stages/data.ts";
 import { runUpstream, type Upstream } from "../../experiments/canonical/stages/upstream.ts";
-import { type BackendInfo, initBackend } from "../backend.ts";
+import { type BackendInfo, initBackend } from "../backend/mod.ts";
 import type { CausalLM } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { loadCheckpoint } from "../models/checkpoint.ts";

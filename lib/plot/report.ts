@@ -62,8 +62,11 @@ export function reportFigures(
 
 /** Where each written plot is, and why PNGs are missing if they are. */
 export interface WrittenPlots {
+  /** Paths of the written HTML files. */
   html: string[];
+  /** Paths of the written PNG files. */
   png: string[];
+  /** Why no PNGs were written (no Chromium found, or rendering failed), if none were. */
   pngSkipped?: string;
 }
 

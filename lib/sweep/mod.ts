@@ -1,6 +1,7 @@
 /**
  * Sweeps: cached, resumable stages; CLI overrides and grids; sharding; a process pool;
- * results tables. This folder owns the filesystem (see DESIGN.md, "Results").
+ * results tables. This folder owns the filesystem (see docs/architecture.md,
+ * "Results layout").
  *
  * @module
  */

@@ -19,7 +19,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import * as aq from "arquero";
-import type { BackendInfo } from "../backend.ts";
+import type { BackendInfo } from "../backend/mod.ts";
 import type { MetricRow } from "../train/metrics.ts";
 import { writeBytesAtomic, writeTextAtomic } from "../util/atomic_write.ts";
 import { FileFormatError } from "../util/errors.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor1D } from "../util/tensor_types.ts";
 import type { CausalLM } from "../models/causal_lm.ts";
 import { pairBatch, type TokenPair } from "../data/response_batch.ts";
 import { shuffledIndexBatches } from "../data/lm_batches.ts";
@@ -15,7 +16,7 @@ import { AdamW, optimiserStep } from "./adamw.ts";
 import { LOOP_CONFIG_SCHEMA, type LoopConfig } from "./loop_config.ts";
 import { runLoop } from "./loop.ts";
 import { type MetricRow, readScalars, type RowSink } from "./metrics.ts";
-import { batchTensors, sequenceLogProbs, sequenceLogProbsOf } from "./response_logprobs.ts";
+import { batchTensors, sequenceLogProbs, sequenceLogProbsOf } from "./response_log_probs.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
 
@@ -69,6 +70,7 @@ export function dpoConfig(overrides: Partial<DpoConfig> = {}, section = "dpo"): 
 
 /** Pairs with their cached reference log-probabilities. */
 export interface RefCachedPairs {
+  /** The pairs, in the order of the cached log-probabilities. */
   pairs: readonly TokenPair[];
   /** Σ log π_ref(y_w | x) per pair. */
   refChosen: Float32Array;
@@ -86,24 +88,30 @@ export async function cacheReferenceLogProbs(
   const refRejected = new Float32Array(pairs.length);
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize);
-    const lp = await sequenceLogProbsOf(ref, pairBatch(chunk, ref.config.context)); // [2b]
-    refChosen.set(lp.subarray(0, chunk.length), i);
-    refRejected.set(lp.subarray(chunk.length), i);
+    const logProbs = await sequenceLogProbsOf(ref, pairBatch(chunk, ref.config.context)); // [2b]
+    refChosen.set(logProbs.subarray(0, chunk.length), i);
+    refRejected.set(logProbs.subarray(chunk.length), i);
   }
   return { pairs, refChosen, refRejected };
 }
 
 /** Inputs of {@link trainDpo}. */
 export interface DpoRun {
+  /** The policy to train, in place (starts as a copy of the reference). */
   policy: CausalLM;
   /** The frozen reference (the SFT model); read once to fill the cache. */
   ref: CausalLM;
+  /** Training pairs. */
   train: readonly TokenPair[];
+  /** Held-out pairs, for validation loss and accuracy. */
   val?: readonly TokenPair[];
+  /** Hyper-parameters (see {@link dpoConfig}). */
   config: DpoConfig;
   /** Extra evaluation at evaluation steps (gold reward, KL of samples). */
   evaluate?: (step: number) => Promise<Record<string, number>>;
+  /** Receives each metric row as it is logged. */
   onRow?: RowSink;
+  /** Label of the progress bar; `false` silences it. */
   progress?: string | false;
   /** Called after every step whose metrics were finite (see `LoopSpec.afterStep`). */
   afterStep?: (stepsDone: number) => Promise<void> | void;
@@ -122,10 +130,10 @@ function batchLoss(
   const batch = pairBatch(pairs, policy.config.context);
   return tf.tidy(() => {
     const { tokens, mask } = batchTensors(batch);
-    const lp = sequenceLogProbs(policy, tokens, mask, { training, dropoutSeed }); // [2B]
-    const [policyChosen, policyRejected] = tf.split(lp, 2) as [tf.Tensor1D, tf.Tensor1D];
+    const logProbs = sequenceLogProbs(policy, tokens, mask, { training, dropoutSeed }); // [2B]
+    const [policyChosen, policyRejected] = tf.split(logProbs, 2) as [Tensor1D, Tensor1D];
     const lengths = tf.tensor1d(batch.responseLengths, "float32");
-    const [chosenLengths, rejectedLengths] = tf.split(lengths, 2) as [tf.Tensor1D, tf.Tensor1D];
+    const [chosenLengths, rejectedLengths] = tf.split(lengths, 2) as [Tensor1D, Tensor1D];
     const out = dpoLoss({
       policyChosen,
       policyRejected,
@@ -141,8 +149,8 @@ function batchLoss(
     });
     return {
       ...out,
-      logpChosen: policyChosen.mean() as tf.Scalar,
-      logpRejected: policyRejected.mean() as tf.Scalar,
+      chosenLogProbs: policyChosen.mean() as Scalar,
+      rejectedLogProbs: policyRejected.mean() as Scalar,
       tokens: batch.responseLengths.reduce((a, n) => a + n, 0),
     };
   });
@@ -183,7 +191,7 @@ export async function trainDpo(run: DpoRun): Promise<{ rows: MetricRow[]; valAcc
       show: "loss/dpo",
       step: async (step, lr) => {
         const idx = batches.next().value as number[];
-        let kept: tf.Tensor[] = [];
+        let kept: Tensor[] = [];
         let tokens = 0;
         const { loss, gradNorm } = optimiserStep(opt, () => {
           const out = batchLoss(policy, train, idx, c, true, c.seed * 100003 + step);
@@ -193,20 +201,20 @@ export async function trainDpo(run: DpoRun): Promise<{ rows: MetricRow[]; valAcc
             out.rejectedRewards.mean(),
             out.rewardAccuracy,
             out.rewardMargin,
-            out.logpChosen,
-            out.logpRejected,
+            out.chosenLogProbs,
+            out.rejectedLogProbs,
           ].map((t) => tf.keep(t));
           return out.loss;
         }, lr);
-        const [chosen, rejected, accuracy, margin, logpChosen, logpRejected] = kept;
+        const [chosen, rejected, accuracy, margin, chosenLogProbs, rejectedLogProbs] = kept;
         const metrics = await readScalars({
           "loss/dpo": loss,
           "rewards/chosen": chosen!,
           "rewards/rejected": rejected!,
           "rewards/accuracy": accuracy!,
           "rewards/margin": margin!,
-          "logps/chosen": logpChosen!,
-          "logps/rejected": logpRejected!,
+          "logps/chosen": chosenLogProbs!,
+          "logps/rejected": rejectedLogProbs!,
           "train/grad_norm": gradNorm,
         });
         return { metrics, tokens };

@@ -12,7 +12,7 @@ export * from "./loop_config.ts";
 export * from "./metrics.ts";
 export * from "./perplexity.ts";
 export * from "./ppo.ts";
-export * from "./response_logprobs.ts";
+export * from "./response_log_probs.ts";
 export * from "./reward_model.ts";
 export * from "./rollout.ts";
 export * from "./schedule.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor1D } from "../util/tensor_types.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { pairBatch, type TokenPair } from "../data/response_batch.ts";
 import { shuffledIndexBatches } from "../data/lm_batches.ts";
@@ -59,18 +60,27 @@ export function rewardModelConfig(
 
 /** Inputs of {@link trainRewardModel}. */
 export interface RewardModelRun {
+  /** The scalar-head model to train, in place. */
   model: ScalarModel;
+  /** Training pairs. */
   train: readonly TokenPair[];
+  /** Held-out pairs, for validation loss and accuracy. */
   val?: readonly TokenPair[];
+  /** Hyper-parameters (see {@link rewardModelConfig}). */
   config: RewardModelConfig;
+  /** Receives each metric row as it is logged. */
   onRow?: RowSink;
+  /** Label of the progress bar; `false` silences it. */
   progress?: string | false;
 }
 
 /** Rows, and final train and held-out accuracies. */
 export interface RewardModelResult {
+  /** Every logged row. */
   rows: MetricRow[];
+  /** Fraction of training pairs with r(x, y_w) > r(x, y_l) after training. */
   trainAccuracy: number;
+  /** The same on the held-out pairs, when given. */
   valAccuracy?: number;
 }
 
@@ -80,12 +90,12 @@ export function pairRewards(
   pairs: readonly TokenPair[],
   training = false,
   dropoutSeed = 0,
-): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
+): { chosen: Tensor1D; rejected: Tensor1D } {
   const batch = pairBatch(pairs, model.config.context);
   return tf.tidy(() => {
     const tokens = tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32");
     const r = model.scoreAt(tokens, batch.lastToken, { training, dropoutSeed }); // [2B]
-    const [chosen, rejected] = tf.split(r, 2) as [tf.Tensor1D, tf.Tensor1D];
+    const [chosen, rejected] = tf.split(r, 2) as [Tensor1D, Tensor1D];
     return { chosen, rejected };
   });
 }
@@ -124,7 +134,7 @@ export async function trainRewardModel(run: RewardModelRun): Promise<RewardModel
       show: "rm/accuracy",
       step: async (step, lr) => {
         const pairs = nextBatch();
-        let acc: tf.Scalar | undefined, margin: tf.Scalar | undefined;
+        let acc: Scalar | undefined, margin: Scalar | undefined;
         const { loss, gradNorm } = optimiserStep(opt, () => {
           const r = pairRewards(model, pairs, true, c.seed * 100003 + step);
           const out = bradleyTerryLoss({

@@ -7,12 +7,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "../util/tensor_types.ts";
 import { type CausalLM, gatherLogProbs } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { type ResponseBatch, responseBatch } from "../data/response_batch.ts";
 import { EOS_ID } from "../data/special_tokens.ts";
 import { fullKl, type KlEstimator, klPerTokenArray } from "../losses/kl.ts";
-import { rewardScoresOf } from "./response_logprobs.ts";
+import { rewardScoresOf } from "./response_log_probs.ts";
 import type { Rng } from "../util/rng.ts";
 
 /**
@@ -49,20 +50,23 @@ export function finishedText(response: readonly number[]): readonly number[] {
   return response[response.length - 1] === EOS_ID ? response : [...response, EOS_ID];
 }
 
-/** One batch of experience. Arrays [B, L] are row-major and 0 outside the response. */
+/** One batch of experience. Arrays [B, T] are row-major and 0 outside the response. */
 export interface Rollout {
+  /** Prompt token ids (with BOS), one row each. */
   prompts: number[][];
+  /** Sampled response token ids per row. */
   responses: number[][];
+  /** Prompts and responses laid out for scoring. */
   batch: ResponseBatch;
   /** Whether each row emitted EOS. */
   finished: boolean[];
-  /** log π_old(y_t) at sampling time, [B, L]. */
+  /** log π_old(y_t) at sampling time, [B, T]. */
   logProbs: Float32Array;
-  /** log π_ref(y_t), [B, L]. */
+  /** log π_ref(y_t), [B, T]. */
   refLogProbs: Float32Array;
-  /** V(s_t), [B, L]. */
+  /** V(s_t), [B, T]. */
   values: Float32Array;
-  /** The chosen estimator of KL(π‖π_ref) per token, [B, L]. */
+  /** The chosen estimator of KL(π‖π_ref) per token, [B, T]. */
   klPerToken: Float32Array;
   /** The training reward of each completion, [B]. */
   scores: Float32Array;
@@ -72,14 +76,23 @@ export interface Rollout {
 
 /** What {@link collectRollout} needs. */
 export interface RolloutSpec {
+  /** The policy to sample from (π_old). */
   policy: CausalLM;
+  /** The frozen reference policy of the KL penalty. */
   ref: CausalLM;
+  /** The value model V(s_t). */
   value: ScalarModel;
+  /** Prompt token ids (with BOS), one completion each. */
   prompts: number[][];
+  /** Maximum new tokens per completion. */
   maxNewTokens: number;
+  /** Sampling temperature. */
   temperature: number;
+  /** Which per-token estimator of KL(π‖π_ref) shapes the reward. */
   klEstimator: KlEstimator;
+  /** The training reward of a completion. */
   reward: RewardSource;
+  /** The sampling stream. */
   rng: Rng;
 }
 
@@ -92,23 +105,25 @@ export async function collectRollout(s: RolloutSpec): Promise<Rollout> {
   }, s.rng);
   const sampleSeconds = (performance.now() - t0) / 1000;
   const batch = responseBatch(s.prompts, sample.tokens, s.policy.config.context);
-  const { batch: b, length: l } = batch;
+  const { batch: b, length: t } = batch;
   const out = tf.tidy(() => {
-    const tokens = tf.tensor2d(batch.tokens, [b, l + 1], "int32");
-    const mask = tf.tensor2d(batch.mask, [b, l]);
-    const inputs = tokens.slice([0, 0], [b, l]) as tf.Tensor2D;
-    const targets = tokens.slice([0, 1], [b, l]);
-    const logitsP = s.policy.logits(inputs); // [B, L, V]
-    const logitsQ = s.ref.logits(inputs); // [B, L, V]
+    const tokens = tf.tensor2d(batch.tokens, [b, t + 1], "int32");
+    const mask = tf.tensor2d(batch.mask, [b, t]);
+    const inputs = tokens.slice([0, 0], [b, t]) as Tensor2D;
+    const targets = tokens.slice([0, 1], [b, t]);
+    const logits = s.policy.logits(inputs); // [B, T, V]
+    const refLogits = s.ref.logits(inputs); // [B, T, V]
     return {
-      logp: gatherLogProbs(logitsP, targets).mul(mask), // [B, L]
-      logq: gatherLogProbs(logitsQ, targets).mul(mask), // [B, L]
-      full: s.klEstimator === "full" ? fullKl(logitsP, logitsQ).mul(mask) : tf.zeros([b, l]),
-      values: s.value.scores(inputs).mul(mask), // [B, L]
+      logProbs: gatherLogProbs(logits, targets).mul(mask), // [B, T]
+      refLogProbs: gatherLogProbs(refLogits, targets).mul(mask), // [B, T]
+      full: s.klEstimator === "full" ? fullKl(logits, refLogits).mul(mask) : tf.zeros([b, t]),
+      values: s.value.scores(inputs).mul(mask), // [B, T]
     };
   });
   const [logProbs, refLogProbs, full, values] = await Promise.all(
-    [out.logp, out.logq, out.full, out.values].map(async (t) => (await t.data()) as Float32Array),
+    [out.logProbs, out.refLogProbs, out.full, out.values].map(async (x) =>
+      (await x.data()) as Float32Array
+    ),
   );
   tf.dispose(Object.values(out));
   const klPerToken = s.klEstimator === "full"

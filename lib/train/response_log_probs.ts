@@ -6,13 +6,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor1D, Tensor2D } from "../util/tensor_types.ts";
 import type { CausalLM } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import type { ForwardOptions } from "../models/transformer.ts";
 import type { ResponseBatch } from "../data/response_batch.ts";
 
-/** The batch's tokens [B, L+1] and response mask [B, L] as tensors; the caller disposes them. */
-export function batchTensors(batch: ResponseBatch): { tokens: tf.Tensor2D; mask: tf.Tensor2D } {
+/** The batch's tokens [B, T+1] and response mask [B, T] as tensors; the caller disposes them. */
+export function batchTensors(batch: ResponseBatch): { tokens: Tensor2D; mask: Tensor2D } {
   return {
     tokens: tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32"),
     mask: tf.tensor2d(batch.mask, [batch.batch, batch.length]),
@@ -21,14 +22,14 @@ export function batchTensors(batch: ResponseBatch): { tokens: tf.Tensor2D; mask:
 
 /**
  * log π(tokens[t+1] | tokens[≤t]) at response positions, 0 elsewhere.
- * @returns [B, L]; the caller disposes it.
+ * @returns [B, T]; the caller disposes it.
  */
 export function responseLogProbs(
   model: CausalLM,
-  tokens: tf.Tensor2D,
-  mask: tf.Tensor2D,
+  tokens: Tensor2D,
+  mask: Tensor2D,
   opts: ForwardOptions = {},
-): tf.Tensor2D {
+): Tensor2D {
   return tf.tidy(() => model.tokenLogProbs(tokens, opts).mul(mask));
 }
 
@@ -38,26 +39,26 @@ export function responseLogProbs(
  */
 export function sequenceLogProbs(
   model: CausalLM,
-  tokens: tf.Tensor2D,
-  mask: tf.Tensor2D,
+  tokens: Tensor2D,
+  mask: Tensor2D,
   opts: ForwardOptions = {},
-): tf.Tensor1D {
-  return tf.tidy(() => responseLogProbs(model, tokens, mask, opts).sum(1) as tf.Tensor1D);
+): Tensor1D {
+  return tf.tidy(() => responseLogProbs(model, tokens, mask, opts).sum(1) as Tensor1D);
 }
 
 /**
  * Value estimates V(x, y_<t+1) at every predicted position t: the scalar head on
- * tokens[:, :L], aligned with the response mask.
- * @returns [B, L]; the caller disposes it.
+ * tokens[:, :T], aligned with the response mask.
+ * @returns [B, T]; the caller disposes it.
  */
 export function responseValues(
   value: ScalarModel,
-  tokens: tf.Tensor2D,
+  tokens: Tensor2D,
   opts: ForwardOptions = {},
-): tf.Tensor2D {
+): Tensor2D {
   return tf.tidy(() => {
-    const [b, l1] = tokens.shape;
-    return value.scores(tokens.slice([0, 0], [b, l1 - 1]) as tf.Tensor2D, opts);
+    const [b, t1] = tokens.shape; // [B, T+1]
+    return value.scores(tokens.slice([0, 0], [b, t1 - 1]) as Tensor2D, opts);
   });
 }
 

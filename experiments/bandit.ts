@@ -28,9 +28,11 @@ export interface BanditSweepConfig {
   beta: number[];
   /** Seeds of the training draws. */
   seed: number[];
+  /** Methods to run. */
   methods: (typeof BANDIT_METHODS)[number][];
-  /** Prompts and responses of the task. */
+  /** Prompts of the task. */
   prompts: number;
+  /** Responses per prompt. */
   responses: number;
   /** Seed of the task itself (reference logits and rewards). */
   taskSeed: number;
@@ -81,6 +83,7 @@ export interface BanditSweepResult {
   oracle: { beta: number; reward: number; kl: number }[];
   /** Training curves of every run. */
   metrics: aq.ColumnTable;
+  /** The plots written, when a results directory was given. */
   plots?: WrittenPlots;
 }
 

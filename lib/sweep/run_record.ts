@@ -68,6 +68,7 @@ export class CheckpointKeeper {
   save: ((path: string, step: number) => Promise<void>) | undefined;
 
   /**
+   * Keep checkpoints in `dir`, one every `every` steps.
    * @param dir the run's stage directory.
    * @param every save every this many steps (0: never).
    */
@@ -135,6 +136,7 @@ export interface RecordedRunSpec {
   checkpointEvery: number;
   /** Train and evaluate; throw to fail the run. */
   run: (ctx: RunContext) => Promise<RunOutput>;
+  /** Progress messages (waiting for locks, failures that could not be recorded). */
   log?: (m: string) => void;
 }
 

@@ -117,6 +117,15 @@ function fitText(rich: string, width: number, font: number): string[] {
     .map(escapeRich);
 }
 
+/**
+ * How much taller than one row a grid of `rows` is drawn: half a row's height per row, a
+ * quarter more for the gaps; a fixed-aspect size (a slide) keeps its height up to 2 rows.
+ */
+function gridGrowth(rows: number, grows: boolean): number {
+  if (rows <= 1 || (!grows && rows <= 2)) return 1;
+  return Math.max(1, rows / 2 + 0.25);
+}
+
 /** Legend entries: traces that show one. */
 function legendNames(fig: Figure): string[] {
   const names: string[] = [];
@@ -185,7 +194,7 @@ export function sizeFigure(
   // Heights: a fixed size, grown for grids with many rows, and for the caption if it grows.
   const baseHeight = s.height === undefined
     ? (typeof L.height === "number" ? L.height : 500)
-    : Math.round(s.height * Math.max(1, rows / 2 + (rows > 1 ? 0.25 : 0)));
+    : Math.round(s.height * gridGrowth(rows, s.captionGrows));
   const height = baseHeight + (s.captionGrows ? Math.round(captionHeight) : 0);
 
   // y titles longer than their panel break before their unit; the left margin makes room.

@@ -18,7 +18,7 @@ import { readJson } from "../lib/sweep/json_file.ts";
 import { configDifferences, flattenConfig, stackTables } from "../lib/sweep/run_tables.ts";
 import { reportFigures } from "../lib/plot/report.ts";
 import { figureHtml } from "../lib/plot/html.ts";
-import { escapeHtml } from "../lib/plot/_escape.ts";
+import { escapeHtml } from "../lib/util/html_escape.ts";
 import { writeTextAtomic } from "../lib/util/atomic_write.ts";
 import { FileFormatError, KitError } from "../lib/util/errors.ts";
 import { runCli } from "./cli.ts";

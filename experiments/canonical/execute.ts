@@ -192,10 +192,20 @@ export async function summariseAndPlot(
   const labels = cols.filter((c) =>
     c !== "run_id" && c !== "seed" && !(metrics as readonly string[]).includes(c)
   );
-  const grouped = summariseOverSeeds(summary, { groupBy: labels, metrics });
+  const grouped = summariseOverSeeds(summary, { groupBy: labels, metrics })
+    .derive({ ci_kind: () => "t", ci_level: () => 0.95 });
   await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
   const curves = await readRunCurves(root, summary.array("run_id") as string[]);
-  const figs = reportFigures(grouped, { title, metrics: curves });
-  const plots = await writePlots(join(root, "plots"), figs, { png });
+  const ids = summary.array("run_id") as string[];
+  const methods = summary.array("method") as string[];
+  const methodOf = new Map(ids.map((id, i) => [id, methods[i]!]));
+  const figs = reportFigures(grouped.rename({ n_runs: "n_seeds" }), {
+    title,
+    metrics: curves?.derive({
+      method: aq.escape((d: { run_id: string }) => methodOf.get(d.run_id) ?? ""),
+    }),
+    units: { gold: "VADER compound" },
+  });
+  const plots = await writePlots(join(root, "plots"), figs, { images: png });
   return { grouped, plots };
 }

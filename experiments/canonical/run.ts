@@ -66,6 +66,9 @@ export function summaryRow(r: PlannedRun, ev: PolicyEval): Record<string, unknow
     entropy: m["policy/entropy"] ?? null,
     distinct_2: m["gen/distinct2"]!,
     length: m["gen/length"]!,
+    // Best-of-n's KL is log n − (n−1)/n, the others' a mean over sampled completions.
+    kl_kind: r.method === "bon" ? "analytic" : "sampled",
+    n_prompts: ev.samples.length,
   };
 }
 

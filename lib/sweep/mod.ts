@@ -16,3 +16,4 @@ export * from "./run_record.ts";
 export * from "./run_tables.ts";
 export * from "./shard.ts";
 export * from "./stage_cache.ts";
+export * from "../util/table_format.ts";

@@ -2,7 +2,9 @@
  * Evaluation of a policy on held-out prompts, from its own samples: gold reward, proxy
  * (reward-model) reward, KL(π‖π_ref) estimated as the mean over samples of
  * Σ_t (log π(y_t) − log π_ref(y_t)), per-token entropy estimated as the mean of
- * −log π(y_t), distinct-2, mean length, and the samples themselves.
+ * −log π(y_t), distinct-2, mean length, and the samples themselves. At a sampling
+ * temperature τ ≠ 1, π and π_ref are the tempered models softmax(logits/τ), the
+ * distribution the samples come from (as in PPO's rollouts).
  *
  * @module
  */
@@ -52,7 +54,10 @@ export interface PolicyEvalSpec {
   proxy?: RewardSource;
   /** Seed of the sampling stream: equal seeds give equal samples. */
   seed: number;
-  /** Sampling temperature (default 1: the policy's own distribution, as KL assumes). */
+  /**
+   * Sampling temperature τ (default 1: the policy's own distribution); KL and entropy are
+   * those of the tempered models softmax(logits/τ), the distribution sampled.
+   */
   temperature?: number;
   /** Prompts per sampling batch (memory bound). */
   chunk?: number;
@@ -62,18 +67,22 @@ export interface PolicyEvalSpec {
 export async function evaluatePolicy(s: PolicyEvalSpec): Promise<PolicyEval> {
   const rng = new Rng(s.seed);
   const chunk = s.chunk ?? 64;
+  const temperature = s.temperature ?? 1;
   const samples: EvalSample[] = [];
   let klSum = 0, nllSum = 0, tokenCount = 0;
   for (let i = 0; i < s.prompts.length; i += chunk) {
     const prompts = s.prompts.slice(i, i + chunk) as number[][];
     const out = await s.policy.sample(prompts, {
       maxNewTokens: s.maxNewTokens,
-      temperature: s.temperature ?? 1,
+      temperature,
     }, rng);
     const batch = responseBatch(prompts, out.tokens, s.policy.config.context);
     const readouts = tf.tidy(() => {
       const { tokens, mask } = batchTensors(batch);
-      return [responseLogProbs(s.policy, tokens, mask), responseLogProbs(s.ref, tokens, mask)];
+      return [
+        responseLogProbs(s.policy, tokens, mask, {}, temperature),
+        responseLogProbs(s.ref, tokens, mask, {}, temperature),
+      ];
     });
     const [logProbs, refLogProbs] = await Promise.all(
       readouts.map(async (t) => (await t.data()) as Float32Array),

@@ -34,7 +34,10 @@ export interface SampleOptions {
 export interface SampleResult {
   /** New token ids per row, ending with EOS when the row finished. */
   tokens: number[][];
-  /** log π(y_t | prefix) at temperature 1, per new token (the unmodified model). */
+  /**
+   * log π_τ(y_t | prefix) = log softmax(logits/τ)[y_t] per new token: the tempered model
+   * the tokens were drawn from (without top-k truncation, as TRL recomputes them).
+   */
   logProbs: number[][];
   /** Whether each row emitted EOS within the limit. */
   finished: boolean[];
@@ -130,7 +133,7 @@ export function leftPad(rows: readonly (readonly number[])[]): LeftPadded {
   return { length: p, pads, ids, positions, bias };
 }
 
-/** One drawn token and its log-probability under the unmodified model (temperature 1). */
+/** One drawn token and its log-probability log softmax(logits/τ) (top-k not applied). */
 export interface Draw {
   /** The drawn token id. */
   token: number;
@@ -161,12 +164,15 @@ export class TokenDrawer {
       if (l > max) max = l;
     }
     const topK = this.topK > 0 && this.topK < v;
-    const plain = this.temperature === 1 && !topK;
-    let z1 = 0; // Σ exp(l − max), for log π at temperature 1
+    const temperature = this.temperature;
+    const plain = temperature === 1 && !topK;
+    let z = 0; // Σ exp((l − max)/τ), for log π_τ
     for (let i = 0; i < v; i++) {
-      const e = Math.exp(row[off + i]! - max);
-      if (plain) weights[i] = e; // at temperature 1 the sampling weights are these terms
-      z1 += e;
+      const e = Math.exp(
+        temperature === 1 ? row[off + i]! - max : (row[off + i]! - max) / temperature,
+      );
+      if (plain) weights[i] = e; // without top-k the sampling weights are these terms
+      z += e;
     }
     if (!plain) {
       let threshold = -Infinity;
@@ -177,11 +183,14 @@ export class TokenDrawer {
       }
       for (let i = 0; i < v; i++) {
         const l = row[off + i]!;
-        weights[i] = l >= threshold ? Math.exp((l - max) / this.temperature) : 0;
+        weights[i] = l >= threshold ? Math.exp((l - max) / temperature) : 0;
       }
     }
     const token = rng.categorical(weights, 0, v);
-    return { token, logProb: row[off + token]! - max - Math.log(z1) };
+    const logit = temperature === 1
+      ? row[off + token]! - max
+      : (row[off + token]! - max) / temperature;
+    return { token, logProb: logit - Math.log(z) };
   }
 }
 

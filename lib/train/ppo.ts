@@ -25,6 +25,7 @@ import {
   whiten,
 } from "../losses/ppo.ts";
 import { AdamW, optimiserStep } from "./adamw.ts";
+import { temperedLogits } from "./response_log_probs.ts";
 import { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
 import { checkFinite, type MetricRow, readScalars, type RowSink } from "./metrics.ts";
 import { collectRollout, type RewardSource, type Rollout, sequenceKl } from "./rollout.ts";
@@ -41,7 +42,11 @@ export interface PpoConfig {
   rolloutBatch: number;
   /** Maximum new tokens per completion. */
   maxNewTokens: number;
-  /** Sampling temperature of rollouts. */
+  /**
+   * Sampling temperature τ of rollouts. The trained policy is the tempered π_τ =
+   * softmax(logits/τ): log π_old, log π_θ in the clipped ratio, log π_ref in the KL and
+   * the entropy are all read at τ (as TRL does).
+   */
   temperature: number;
   /** Passes over each rollout. */
   epochs: number;
@@ -346,7 +351,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         let diag: Tensor[] = [];
         const policyStep = optimiserStep(policyOpt, () => {
           const inputs = tokens.slice([0, 0], [mb.batch, t]) as Tensor2D;
-          const logits = run.policy.logits(inputs); // [b, T, V]
+          const logits = temperedLogits(run.policy, inputs, c.temperature); // [b, T, V]
           const logProbs = gatherLogProbs(logits, tokens.slice([0, 1], [mb.batch, t])); // [b, T]
           const out = ppoPolicyLoss({
             logProbs,

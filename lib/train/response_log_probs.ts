@@ -6,8 +6,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Tensor1D, Tensor2D } from "../util/tensor_types.ts";
-import type { CausalLM } from "../models/causal_lm.ts";
+import type { Tensor1D, Tensor2D, Tensor3D } from "../util/tensor_types.ts";
+import { type CausalLM, gatherLogProbs } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import type { ForwardOptions } from "../models/transformer.ts";
 import type { ResponseBatch } from "../data/response_batch.ts";
@@ -21,7 +21,26 @@ export function batchTensors(batch: ResponseBatch): { tokens: Tensor2D; mask: Te
 }
 
 /**
- * log π(tokens[t+1] | tokens[≤t]) at response positions, 0 elsewhere.
+ * Next-token logits of the tempered model π_τ = softmax(logits/τ), the distribution a
+ * sampler at temperature τ draws from (TRL divides the logits the same way wherever the
+ * policy's log-probabilities stand for its samples). At τ = 1 the logits are returned as
+ * they are, so results without a temperature are bit for bit unchanged.
+ * @param ids [B, T] int32.
+ * @returns [B, T, V]; the caller disposes it.
+ */
+export function temperedLogits(
+  model: CausalLM,
+  ids: Tensor2D,
+  temperature: number,
+  opts: ForwardOptions = {},
+): Tensor3D {
+  if (temperature === 1) return model.logits(ids, opts);
+  return tf.tidy(() => tf.div(model.logits(ids, opts), temperature) as Tensor3D);
+}
+
+/**
+ * log π_τ(tokens[t+1] | tokens[≤t]) at response positions, 0 elsewhere, at temperature
+ * τ = `temperature` (default 1: the model as it is; see {@link temperedLogits}).
  * @returns [B, T]; the caller disposes it.
  */
 export function responseLogProbs(
@@ -29,8 +48,15 @@ export function responseLogProbs(
   tokens: Tensor2D,
   mask: Tensor2D,
   opts: ForwardOptions = {},
+  temperature = 1,
 ): Tensor2D {
-  return tf.tidy(() => model.tokenLogProbs(tokens, opts).mul(mask));
+  if (temperature === 1) return tf.tidy(() => model.tokenLogProbs(tokens, opts).mul(mask));
+  return tf.tidy(() => {
+    const [b, t1] = tokens.shape; // [B, T+1]
+    const inputs = tokens.slice([0, 0], [b, t1 - 1]) as Tensor2D; // [B, T]
+    const targets = tokens.slice([0, 1], [b, t1 - 1]); // [B, T]
+    return gatherLogProbs(temperedLogits(model, inputs, temperature, opts), targets).mul(mask);
+  });
 }
 
 /**

@@ -13,7 +13,7 @@ import type { ScalarModel } from "../models/scalar_head.ts";
 import { type ResponseBatch, responseBatch } from "../data/response_batch.ts";
 import { EOS_ID } from "../data/special_tokens.ts";
 import { fullKl, type KlEstimator, klPerTokenArray } from "../losses/kl.ts";
-import { rewardScoresOf } from "./response_log_probs.ts";
+import { rewardScoresOf, temperedLogits } from "./response_log_probs.ts";
 import type { Rng } from "../util/rng.ts";
 
 /**
@@ -50,7 +50,12 @@ export function finishedText(response: readonly number[]): readonly number[] {
   return response[response.length - 1] === EOS_ID ? response : [...response, EOS_ID];
 }
 
-/** One batch of experience. Arrays [B, T] are row-major and 0 outside the response. */
+/**
+ * One batch of experience. Arrays [B, T] are row-major and 0 outside the response.
+ * Log-probabilities are those of the tempered models π_τ = softmax(logits/τ) at the
+ * sampling temperature τ: the policy whose ratio PPO clips is the one that drew the
+ * samples, and the KL is between the tempered policy and the tempered reference.
+ */
 export interface Rollout {
   /** Prompt token ids (with BOS), one row each. */
   prompts: number[][];
@@ -60,9 +65,9 @@ export interface Rollout {
   batch: ResponseBatch;
   /** Whether each row emitted EOS. */
   finished: boolean[];
-  /** log π_old(y_t) at sampling time, [B, T]. */
+  /** log π_old,τ(y_t) at sampling time (at the sampling temperature τ), [B, T]. */
   logProbs: Float32Array;
-  /** log π_ref(y_t), [B, T]. */
+  /** log π_ref,τ(y_t), [B, T]. */
   refLogProbs: Float32Array;
   /** V(s_t), [B, T]. */
   values: Float32Array;
@@ -111,8 +116,8 @@ export async function collectRollout(s: RolloutSpec): Promise<Rollout> {
     const mask = tf.tensor2d(batch.mask, [b, t]);
     const inputs = tokens.slice([0, 0], [b, t]) as Tensor2D;
     const targets = tokens.slice([0, 1], [b, t]);
-    const logits = s.policy.logits(inputs); // [B, T, V]
-    const refLogits = s.ref.logits(inputs); // [B, T, V]
+    const logits = temperedLogits(s.policy, inputs, s.temperature); // [B, T, V]
+    const refLogits = temperedLogits(s.ref, inputs, s.temperature); // [B, T, V]
     return {
       logProbs: gatherLogProbs(logits, targets).mul(mask), // [B, T]
       refLogProbs: gatherLogProbs(refLogits, targets).mul(mask), // [B, T]

@@ -119,6 +119,8 @@ export interface TokenPair {
   chosen: readonly number[];
   /** The rejected response's token ids (y_l). */
   rejected: readonly number[];
+  /** The annotator declared no preference; trainers and accuracies skip such pairs. */
+  tie?: boolean;
 }
 
 /**

@@ -15,6 +15,7 @@ import { EOS_ID } from "../data/special_tokens.ts";
 import { fullKl, type KlEstimator, klPerTokenArray } from "../losses/kl.ts";
 import { rewardScoresOf, temperedLogits } from "./response_log_probs.ts";
 import type { Rng } from "../util/rng.ts";
+import { ConfigError, show } from "../util/errors.ts";
 
 /**
  * Scores completions: the reward model, or a gold reward on decoded text ("PPO-GT").
@@ -26,18 +27,45 @@ export type RewardSource = (
   batch: ResponseBatch,
 ) => Promise<Float32Array>;
 
+/** Options of {@link rewardModelSource}. */
+export interface RewardModelSourceOptions {
+  /**
+   * Where r_φ reads a completion that stopped at the length limit without EOS:
+   * - "as_is" (default): at its last token, the row's own last real token. This is how
+   *   `tokenPairs` (lib/data/preference_pairs.ts) encodes truncated preference completions
+   *   (no EOS), so training and reading agree;
+   * - "append_eos": at an EOS appended to it, for a reward model trained on pairs where
+   *   every completion ended with EOS (preference tables without finished columns).
+   *   The row then needs room for one more token in the model's context.
+   */
+  truncated?: "as_is" | "append_eos";
+}
+
 /**
- * A reward source reading a reward model the way it was trained: each completion is scored
- * as a finished text, at an EOS appended to the rows that stopped at the length limit.
+ * A reward source reading a reward model the way it was trained (see
+ * {@link RewardModelSourceOptions}): a finished completion at its EOS, a truncated one at
+ * its last token (default) or at an appended EOS. The reward still lands on the row's last
+ * real token in PPO; only where r_φ reads can move. The gold reward scores decoded text,
+ * which has no EOS either way.
  *
- * Preference completions are stored as text and re-encoded with a final EOS, so the
- * scalar head r_φ(x, y) only ever learns to read at EOS. Read at a truncated row's last
- * word instead, it is off its training distribution: on the canonical task (60% of fresh
- * SFT samples hit the limit) Spearman(RM, gold) was 0.54 read there and 0.71 at the
- * appended EOS. The gold reward scores decoded text, which has no EOS either way.
- * The reward still lands on the row's last real token in PPO; only where r_φ reads moves.
+ * Why it matters: before the preference table recorded which completions finished, every
+ * stored completion was re-encoded with a final EOS, so r_φ only learned to read at EOS;
+ * read at a truncated row's last word it was off its training distribution (on the
+ * canonical task, where ~60% of SFT samples hit the limit, Spearman(RM, gold) was 0.54
+ * read there and 0.71 at an appended EOS). Training on truncated completions as they are
+ * removes the mismatch at its source, and with it the EOS the sampler could never emit.
+ * @throws ConfigError for an unknown `truncated`; at scoring time, for "append_eos", when a
+ *   row has no room for the EOS.
  */
-export function rewardModelSource(rm: ScalarModel): RewardSource {
+export function rewardModelSource(
+  rm: ScalarModel,
+  opts: RewardModelSourceOptions = {},
+): RewardSource {
+  const truncated = opts.truncated ?? "as_is";
+  if (truncated !== "as_is" && truncated !== "append_eos") {
+    throw new ConfigError(`truncated must be "as_is" or "append_eos", got ${show(truncated)}`);
+  }
+  if (truncated === "as_is") return (_prompts, _responses, batch) => rewardScoresOf(rm, batch);
   return async (prompts, responses) =>
     await rewardScoresOf(
       rm,

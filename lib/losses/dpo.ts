@@ -31,8 +31,10 @@
  * always averages (its definition); it needs the lengths and ignores `refChosen/refRejected`.
  *
  * Implicit rewards (DPO §5): chosenRewards = β·(log π(y_w) − log π_ref(y_w)), likewise
- * rejected; for SimPO, β·log π(y)/|y|. rewardAccuracy = mean[chosen > rejected],
- * rewardMargin = mean[chosen − rejected].
+ * rejected; for SimPO, β·log π(y)/|y|. rewardAccuracy = mean[1{chosen > rejected} +
+ * ½·1{chosen = rejected}]: a pair whose implicit rewards are equal (every pair while the
+ * policy equals the reference) counts half, as in the reward model's accuracy and the
+ * annotators' p_correct, so all three are comparable. rewardMargin = mean[chosen − rejected].
  *
  * @module
  */
@@ -144,7 +146,7 @@ export interface DpoLossResult {
   chosenRewards: Tensor1D;
   /** β·(log π(y_l) − log π_ref(y_l)) (SimPO: β·log π(y_l)/|y_l|), [B]. */
   rejectedRewards: Tensor1D;
-  /** Mean of [chosenRewards > rejectedRewards], scalar. */
+  /** Mean of 1{chosenRewards > rejectedRewards} + ½·1{equal}, scalar (ties count half). */
   rewardAccuracy: Scalar;
   /** Mean of chosenRewards − rejectedRewards, scalar. */
   rewardMargin: Scalar;
@@ -251,7 +253,7 @@ export function dpoLoss(args: DpoLossArgs): DpoLossResult {
       loss: mean(losses),
       chosenRewards,
       rejectedRewards,
-      rewardAccuracy: mean(tf.cast(tf.greater(rewardDiff, 0), "float32")),
+      rewardAccuracy: mean(tf.mul(tf.add(tf.sign(rewardDiff), 1), 0.5)), // 1, ½, 0 per pair
       rewardMargin: mean(rewardDiff),
     };
   });

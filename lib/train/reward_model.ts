@@ -18,6 +18,7 @@ import { runLoop } from "./loop.ts";
 import { type MetricRow, readScalars, type RowSink } from "./metrics.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
+import { ConfigError } from "../util/errors.ts";
 
 /** Reward-model hyper-parameters. */
 export interface RewardModelConfig extends LoopConfig {
@@ -101,14 +102,17 @@ export function pairRewards(
 }
 
 /**
- * Fraction of pairs the model orders like the label (ties count half, like the
- * annotators' p_correct, so it is comparable to the Bayes ceiling).
+ * Fraction of untied pairs the model orders like the label, a pair it scores equally
+ * counting half (like the annotators' p_correct, so it is comparable to the Bayes
+ * ceiling). Pairs labelled a tie are left out: they have no order to agree with. NaN
+ * without untied pairs.
  */
 export async function pairAccuracy(
   model: ScalarModel,
-  pairs: readonly TokenPair[],
+  allPairs: readonly TokenPair[],
   batchSize = 64,
 ): Promise<number> {
+  const pairs = untied(allPairs);
   let correct = 0;
   for (let i = 0; i < pairs.length; i += batchSize) {
     const { chosen, rejected } = pairRewards(model, pairs.slice(i, i + batchSize));
@@ -119,11 +123,21 @@ export async function pairAccuracy(
   return pairs.length ? correct / pairs.length : NaN;
 }
 
-/** Train `model` in place on labelled pairs. */
+/**
+ * Train `model` in place on labelled pairs. Pairs labelled a tie are skipped (the
+ * Bradley–Terry likelihood has no tie outcome; TRL's reward trainer has none either, and
+ * binarised preference sets drop ties), so training and accuracies see untied pairs only.
+ * @throws ConfigError when no training pair is untied.
+ */
 export async function trainRewardModel(run: RewardModelRun): Promise<RewardModelResult> {
   const { model, config: c } = run;
-  const batches = shuffledIndexBatches(run.train.length, c.batchSize, new Rng(c.seed));
-  const nextBatch = (): TokenPair[] => (batches.next().value as number[]).map((i) => run.train[i]!);
+  const train = untied(run.train);
+  if (train.length === 0) {
+    throw new ConfigError("trainRewardModel needs at least one untied training pair, got 0");
+  }
+  const val = run.val ? untied(run.val) : [];
+  const batches = shuffledIndexBatches(train.length, c.batchSize, new Rng(c.seed));
+  const nextBatch = (): TokenPair[] => (batches.next().value as number[]).map((i) => train[i]!);
   const opt = new AdamW(model.params, { weightDecay: c.weightDecay, gradClip: c.gradClip });
   let valAccuracy: number | undefined;
   try {
@@ -156,14 +170,19 @@ export async function trainRewardModel(run: RewardModelRun): Promise<RewardModel
         return { metrics };
       },
       evaluate: async () => {
-        if (!run.val?.length) return undefined;
-        valAccuracy = await pairAccuracy(model, run.val);
+        if (!val.length) return undefined;
+        valAccuracy = await pairAccuracy(model, val);
         return { "val/accuracy": valAccuracy };
       },
     });
-    const trainAccuracy = await pairAccuracy(model, run.train);
+    const trainAccuracy = await pairAccuracy(model, train);
     return { rows, trainAccuracy, valAccuracy };
   } finally {
     opt.dispose();
   }
+}
+
+/** The pairs that state a preference (the same array when none is a tie). */
+function untied(pairs: readonly TokenPair[]): readonly TokenPair[] {
+  return pairs.some((p) => p.tie) ? pairs.filter((p) => !p.tie) : pairs;
 }

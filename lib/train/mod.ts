@@ -14,6 +14,7 @@ export * from "./perplexity.ts";
 export * from "./ppo.ts";
 export * from "./response_log_probs.ts";
 export * from "./reward_model.ts";
+export * from "./reward_scale.ts";
 export * from "./rollout.ts";
 export * from "./schedule.ts";
 export * from "./sft.ts";

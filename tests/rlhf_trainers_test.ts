@@ -287,3 +287,53 @@ Deno.test("trainDpo() skips tie pairs and trains identically on precomputed refe
   );
   sft.dispose();
 });
+
+Deno.test("trainPpo() evaluates after every evalEvery iterations and the last, without changing training", async () => {
+  const runWith = async (evalEvery: number, withEvaluate: boolean) => {
+    const policy = CausalLM.create(tiny, 1);
+    const ref = policy.clone(false);
+    const value = ScalarModel.fromLM(policy, 2);
+    const calls: number[] = [];
+    const rows = await trainPpo({
+      policy,
+      ref,
+      value,
+      reward: countGood,
+      prompts,
+      config: ppoConfig({
+        iterations: 5,
+        rolloutBatch: 4,
+        minibatchSize: 4,
+        epochs: 1,
+        maxNewTokens: 3,
+        sampleEvery: 0,
+        evalEvery,
+      }),
+      evaluate: withEvaluate
+        ? (done) => {
+          calls.push(done);
+          return Promise.resolve({ "eval/reward/gold": done / 10 });
+        }
+        : undefined,
+      progress: false,
+    });
+    for (const m of [policy, ref, value]) m.dispose();
+    const numbers = rows.map((r) =>
+      Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("perf/")))
+    );
+    return { rows: numbers, calls };
+  };
+  const evaluated = await runWith(2, true);
+  assertEquals(evaluated.calls, [2, 4, 5]);
+  const evalRows = evaluated.rows.filter((r) => "eval/reward/gold" in r);
+  assertEquals(evalRows, [
+    { step: 2, "eval/reward/gold": 0.2 },
+    { step: 4, "eval/reward/gold": 0.4 },
+    { step: 5, "eval/reward/gold": 0.5 },
+  ]);
+  // Each evaluation row follows its iteration's training row.
+  assertEquals(evaluated.rows.map((r) => r.step), [1, 2, 2, 3, 4, 4, 5, 5]);
+  const plain = await runWith(0, false);
+  assertEquals(evaluated.rows.filter((r) => !("eval/reward/gold" in r)), plain.rows);
+  assertEquals((await runWith(0, true)).calls, [], "evalEvery 0: never");
+});

@@ -92,6 +92,11 @@ export interface PpoConfig {
   earlyStopKl: number | null;
   /** Emit sample texts every this many iterations (0: never). */
   sampleEvery: number;
+  /**
+   * Call the run's `evaluate` after every this many iterations and after the last one
+   * (0: never), e.g. to measure checkpoints on held-out prompts through training.
+   */
+  evalEvery: number;
   /** Seed of prompt order and sampling. */
   seed: number;
 }
@@ -131,6 +136,7 @@ export const PPO_CONFIG_SCHEMA: Schema<PpoConfig> = {
     doc: "approx KL(π_old‖π) that stops an iteration's epochs, null = off",
   },
   sampleEvery: { type: "number", int: true, min: 0, doc: "emit samples every N iterations" },
+  evalEvery: { type: "number", int: true, min: 0, doc: "evaluate every N iterations, 0 = never" },
   seed: { type: "number", int: true, doc: "seed of prompts and sampling" },
 };
 
@@ -159,6 +165,7 @@ export const PPO_DEFAULTS: PpoConfig = {
   noEosPenalty: null,
   earlyStopKl: 0.1,
   sampleEvery: 10,
+  evalEvery: 0,
   seed: 0,
 };
 
@@ -233,6 +240,15 @@ export interface PpoRun {
    * number of iterations done (1-based), e.g. to save a checkpoint known to be good.
    */
   afterStep?: (iterationsDone: number) => Promise<void> | void;
+  /**
+   * Checkpoint evaluation, after iterations evalEvery, 2·evalEvery, … and the last (see
+   * {@link PpoConfig.evalEvery}), with the number of iterations done; its numbers become a
+   * row `{ step: iterationsDone, ...metrics }` among the metric rows (as the shared loop's
+   * `evaluate` does), before `afterStep` of that iteration. It must draw its own
+   * randomness: the training stream is not passed to it, so training is the same with it
+   * or without it.
+   */
+  evaluate?: (iterationsDone: number) => Promise<Record<string, number>>;
 }
 
 /** Train `policy` and `value` in place; returns one row per iteration. */
@@ -316,7 +332,16 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         );
       }
       bar.update(it + 1, `score ${row[scoreName]!.toFixed(3)} kl ${kl.toFixed(2)}`);
-      await run.afterStep?.(it + 1);
+      const done = it + 1;
+      if (run.evaluate && c.evalEvery > 0 && (done % c.evalEvery === 0 || done === c.iterations)) {
+        const evalRow: MetricRow = { step: done };
+        for (const [k, v] of Object.entries(await run.evaluate(done))) {
+          evalRow[k] = checkFinite(k, v, it);
+        }
+        rows.push(evalRow);
+        run.onRow?.(evalRow);
+      }
+      await run.afterStep?.(done);
     }
     bar.finish();
     return rows;

@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./best_of_n.ts";
+export * from "./bootstrap.ts";
 export * from "./oracle.ts";
 export * from "./policy_eval.ts";
 export * from "./rank.ts";

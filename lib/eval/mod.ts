@@ -5,6 +5,7 @@
  */
 export * from "./best_of_n.ts";
 export * from "./bootstrap.ts";
+export * from "./convergence.ts";
 export * from "./gao_fit.ts";
 export * from "./oracle.ts";
 export * from "./policy_eval.ts";

@@ -109,6 +109,7 @@ Deno.test("trainPpo() at temperature T logs the tempered policy's entropy and KL
   const value = ScalarModel.fromLM(policy, 3);
   const before = policy.clone(false);
   const samples: PpoSample[] = [];
+  const tensors = tf.memory().numTensors;
   // One iteration, one minibatch holding the whole rollout of 4 rows (all of them in
   // onSamples): its entropy and the row's kl/ref are read before any update.
   const rows = await trainPpo({
@@ -129,6 +130,7 @@ Deno.test("trainPpo() at temperature T logs the tempered policy's entropy and KL
     onSamples: (s) => samples.push(...s),
     progress: false,
   });
+  assertEquals(tf.memory().numTensors, tensors, "tempered PPO leaks no tensors");
   assertEquals(samples.length, 4);
   const p = samples.map((s) => s.prompt), y = samples.map((s) => s.response);
   const logp = await temperedLogProbs(before, p, y, T);

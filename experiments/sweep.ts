@@ -186,7 +186,7 @@ export function printResult(res: SweepResult): void {
       "method",
       "beta",
       "n",
-      "n_runs",
+      "n_seeds",
       "reward_gold_mean",
       "reward_proxy_mean",
       "kl_mean",

@@ -25,6 +25,7 @@ import {
   type PpoConfig,
 } from "../../lib/train/ppo.ts";
 import { DPO_CONFIG_SCHEMA, DPO_DEFAULTS, type DpoConfig } from "../../lib/train/dpo.ts";
+import type { DpoLossName } from "../../lib/losses/dpo.ts";
 import { BROWN_CATEGORIES } from "../../lib/data/brown.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
 import { resolveConfig, type Schema } from "../../lib/util/schema.ts";
@@ -33,6 +34,15 @@ import { resolveConfig, type Schema } from "../../lib/util/schema.ts";
 export const METHODS = ["ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo", "bon"] as const;
 /** A method name. */
 export type Method = (typeof METHODS)[number];
+
+/** The loss of each method of the DPO family (cdpo is DPO with label smoothing ε). */
+export const DPO_FAMILY: Readonly<Partial<Record<Method, DpoLossName>>> = {
+  dpo: "dpo",
+  cdpo: "dpo",
+  ipo: "ipo",
+  hinge: "hinge",
+  simpo: "simpo",
+};
 
 /** The smallest BPE vocabulary: the specials and the 256 byte tokens, plus one merge. */
 export const BPE_MIN_VOCAB = 4 + 256 + 1;
@@ -79,11 +89,16 @@ export interface PrefsConfig {
   /** Fraction of prompts held out for validation. */
   valFraction: number;
   /**
-   * Drop pairs whose gold rewards are equal: a person shown two equally neutral
-   * completions has no preference, and a coin-flip label teaches the reward model nothing.
+   * Davidson's tie parameter ν ≥ 0: an annotator who finds two completions about equally
+   * good says so, with P(tie) = ν·e^{(r_a+r_b)/2τ} / (e^{r_a/τ} + e^{r_b/τ} +
+   * ν·e^{(r_a+r_b)/2τ}) — ν/(2+ν) at equal rewards. Ties are recorded, never trained on as
+   * preferences; 0: no ties.
    */
-  dropTies: boolean;
-  /** Fresh SFT samples on which RM–gold Spearman correlation is measured. */
+  nu: number;
+  /**
+   * Fresh SFT samples of unlabelled prompts: the reward model's Spearman correlation with
+   * gold, and the mean and spread that standardise the training rewards (one β scale).
+   */
   spearmanSamples: number;
 }
 
@@ -110,10 +125,27 @@ export interface BonSection {
   selectBy: "proxy" | "gold";
 }
 
+/** Evaluation of the policies on held-out prompts. */
+export interface EvalSection {
+  /**
+   * Held-out prompts of each checkpoint evaluation during training (the first of
+   * `data.evalPrompts`); the final evaluation reads all of them.
+   */
+  checkpointPrompts: number;
+  /** Bootstrap resamples of a run's per-prompt rewards (its standard error and interval). */
+  bootstrap: number;
+}
+
 /** One grid point of the canonical experiment. */
 export interface CanonicalConfig {
   /** Seed of the method runs (sampling, batch order, initialisation). */
   seed: number;
+  /**
+   * Seed of the human feedback: which completions are labelled, the annotators' draws and
+   * the reward model's initialisation and batches. A grid over it measures how much of a
+   * result is the reward model's variance.
+   */
+  upstreamSeed: number;
   /** Which methods run at this point. */
   methods: Method[];
   /** Gold reward name (lib/rewards). */
@@ -142,6 +174,8 @@ export interface CanonicalConfig {
   dpo: DpoSection;
   /** Best-of-n. */
   bon: BonSection;
+  /** Evaluation on held-out prompts. */
+  eval: EvalSection;
 }
 
 const { seed: _ppoSeed, ...PPO_FIELDS } = PPO_CONFIG_SCHEMA;
@@ -151,6 +185,13 @@ const { vocabSize: _modelVocab, ...MODEL_FIELDS } = MODEL_CONFIG_SCHEMA;
 /** Field specs of {@link CanonicalConfig}. */
 export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
   seed: { type: "number", int: true, min: 0, max: MAX_SEED, doc: "seed of the method runs" },
+  upstreamSeed: {
+    type: "number",
+    int: true,
+    min: 0,
+    max: MAX_SEED,
+    doc: "seed of the preferences and the reward model",
+  },
   methods: { type: "stringList", values: METHODS, nonEmpty: true, doc: "methods to run" },
   gold: { type: "enum", values: ["vader", "target_words", "length"], doc: "gold reward" },
   checkpointEvery: {
@@ -196,8 +237,13 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
         doc: "pairs from a ranking",
       },
       valFraction: { type: "number", gt: 0, lt: 1, doc: "held-out fraction of prompts" },
-      dropTies: { type: "boolean", doc: "drop pairs with equal gold rewards" },
-      spearmanSamples: { type: "number", int: true, min: 3, doc: "fresh samples for Spearman" },
+      nu: { type: "number", min: 0, doc: "annotator tie parameter ν (Davidson), 0 = no ties" },
+      spearmanSamples: {
+        type: "number",
+        int: true,
+        min: 3,
+        doc: "fresh SFT samples: RM–gold Spearman and reward standardisation",
+      },
     } satisfies Schema<PrefsConfig>,
   },
   rm: { type: "section", doc: "reward model", schema: REWARD_MODEL_SCHEMA },
@@ -225,6 +271,19 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
       selectBy: { type: "enum", values: ["proxy", "gold"], doc: "what ranks the candidates" },
     } satisfies Schema<BonSection>,
   },
+  eval: {
+    type: "section",
+    doc: "evaluation on held-out prompts",
+    schema: {
+      checkpointPrompts: {
+        type: "number",
+        int: true,
+        min: 1,
+        doc: "held-out prompts per checkpoint evaluation",
+      },
+      bootstrap: { type: "number", int: true, min: 100, doc: "bootstrap resamples per run" },
+    } satisfies Schema<EvalSection>,
+  },
 };
 
 const { seed: _ps, ...PPO_TRAINER_DEFAULTS } = PPO_DEFAULTS;
@@ -237,6 +296,7 @@ const { vocabSize: _mv, ...MODEL_DEFAULTS } = REFERENCE_MODEL;
  */
 export const CANONICAL_DEFAULTS: CanonicalConfig = {
   seed: 1,
+  upstreamSeed: 0,
   methods: ["ppo", "dpo", "bon"],
   gold: "vader",
   checkpointEvery: 0,
@@ -262,13 +322,14 @@ export const CANONICAL_DEFAULTS: CanonicalConfig = {
     tau: 0.1,
     pairs: "all",
     valFraction: 0.15,
-    dropTies: true,
+    nu: 1,
     spearmanSamples: 128,
   },
   rm: REWARD_MODEL_DEFAULTS,
   ppo: { ...PPO_TRAINER_DEFAULTS, valueInit: "reward" },
   dpo: { ...DPO_TRAINER_DEFAULTS, cdpoEpsilon: 0.1 },
   bon: { n: 4, selectBy: "proxy" },
+  eval: { checkpointPrompts: 64, bootstrap: 1000 },
 };
 
 /** The full transformer config of a point: its shape with the data's vocabulary (derived). */
@@ -304,6 +365,12 @@ export function checkCanonical(c: CanonicalConfig): void {
   if (c.data.promptMaxWords < c.data.promptMinWords) {
     throw new ConfigError(
       `data.promptMaxWords (${c.data.promptMaxWords}) must be >= data.promptMinWords (${c.data.promptMinWords})`,
+    );
+  }
+  if (c.eval.checkpointPrompts > c.data.evalPrompts) {
+    throw new ConfigError(
+      `eval.checkpointPrompts (${c.eval.checkpointPrompts}) must be <= data.evalPrompts ` +
+        `(${c.data.evalPrompts}): checkpoints are evaluated on the first held-out prompts`,
     );
   }
   if (c.prefs.prompts + c.prefs.spearmanSamples > c.data.trainPrompts) {

@@ -21,7 +21,8 @@ import { readFailure } from "../../lib/sweep/run_record.ts";
 import { readRunCurves } from "../../lib/sweep/run_tables.ts";
 import { runPool, spawnDeno } from "../../lib/sweep/pool.ts";
 import { type Shard, shardItems } from "../../lib/sweep/shard.ts";
-import { readCsvTable, summariseOverSeeds, writeCsvTable } from "../../lib/sweep/results_table.ts";
+import { readCsvTable, writeCsvTable } from "../../lib/sweep/results_table.ts";
+import { groupRuns } from "./analysis.ts";
 import { reportFigures, writePlots, type WrittenPlots } from "../../lib/plot/report.ts";
 import { ConfigError, KitError } from "../../lib/util/errors.ts";
 
@@ -169,16 +170,6 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
   return out;
 }
 
-/** Summary columns that are headline numbers, not labels of a run. */
-export const SUMMARY_METRICS = [
-  "reward_gold",
-  "reward_proxy",
-  "kl",
-  "entropy",
-  "distinct_2",
-  "length",
-] as const;
-
 /** Group over seeds, write `summary_by_method.csv`, and draw the plots of an experiment. */
 export async function summariseAndPlot(
   root: string,
@@ -186,20 +177,13 @@ export async function summariseAndPlot(
   png = Deno.env.get("RLHF_PNG") !== "0",
   title = root.split("/").filter(Boolean).pop() ?? "experiment",
 ): Promise<{ grouped: aq.ColumnTable; plots: WrittenPlots }> {
-  const cols = summary.columnNames();
-  const metrics = SUMMARY_METRICS.filter((m) => cols.includes(m));
-  // Every label but the seed identifies a group: method, β or n, and any other axis.
-  const labels = cols.filter((c) =>
-    c !== "run_id" && c !== "seed" && !(metrics as readonly string[]).includes(c)
-  );
-  const grouped = summariseOverSeeds(summary, { groupBy: labels, metrics })
-    .derive({ ci_kind: () => "t", ci_level: () => 0.95 });
+  const grouped = groupRuns(summary);
   await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
   const curves = await readRunCurves(root, summary.array("run_id") as string[]);
   const ids = summary.array("run_id") as string[];
   const methods = summary.array("method") as string[];
   const methodOf = new Map(ids.map((id, i) => [id, methods[i]!]));
-  const figs = reportFigures(grouped.rename({ n_runs: "n_seeds" }), {
+  const figs = reportFigures(grouped, {
     title,
     metrics: curves?.derive({
       method: aq.escape((d: { run_id: string }) => methodOf.get(d.run_id) ?? ""),

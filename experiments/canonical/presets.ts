@@ -126,6 +126,7 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
       rm: { steps: 4, batchSize: 8, logEvery: 2 },
       ppo: { iterations: 2, rolloutBatch: 8, minibatchSize: 8, epochs: 1, maxNewTokens: 6 },
       dpo: { steps: 4, batchSize: 8, logEvery: 2 },
+      eval: { checkpointPrompts: 8, bootstrap: 100 },
     },
     grid: { "ppo.beta": [0.1, 1], "dpo.beta": [0.1, 1], "bon.n": [1, 4] },
   },

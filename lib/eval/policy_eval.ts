@@ -28,6 +28,11 @@ export interface EvalSample {
   gold: number;
   /** Proxy (reward-model) score of the completion, when a proxy was given. */
   proxy?: number;
+  /**
+   * Σ_t log π(y_t) − log π_ref(y_t) of this completion: one sample of KL(π‖π_ref), whose
+   * mean over samples is the reported KL (absent for best-of-n, whose KL is analytic).
+   */
+  kl?: number;
 }
 
 /** Metrics of a policy on a prompt set, with the samples they came from. */
@@ -100,6 +105,7 @@ export async function evaluatePolicy(s: PolicyEvalSpec): Promise<PolicyEval> {
         response: out.tokens[r]!,
         gold: gold[r]!,
         ...(proxy ? { proxy: proxy[r]! } : {}),
+        kl: kl[r]!,
       })
     );
   }

@@ -161,7 +161,7 @@ export class Session {
 
   /** A stage's JSON summary (`summary.json` or `stats.json` of the data stage). */
   async stageSummary<T = Record<string, unknown>>(
-    stage: keyof Upstream,
+    stage: Exclude<keyof Upstream, "refs">,
   ): Promise<T> {
     const u = await this.upstream();
     return await readJson<T>(join(u[stage].dir, stage === "data" ? "stats.json" : "summary.json"));

@@ -15,6 +15,7 @@ export {
   type CanonicalConfig,
   type DataConfig,
   type DpoSection,
+  type EvalSection,
   type Method,
   METHODS,
   type ModelSection,

@@ -122,6 +122,10 @@ Deno.test("formatPeer() prints a row per side and a ratio per workload, or the s
   assertStringIncludes(lines[2]!, "5.0 GFLOP/s");
   assertStringIncludes(lines[3]!, "10.0 GFLOP/s");
   assertStringIncludes(lines[4]!, "0.50 (per round 0.45–0.55)");
+  const reference = formatPeer({ ...report, blas: "reference BLAS (netlib, unoptimised)" });
+  assertStringIncludes(reference[0]!, "torch 1.13.1 (BLAS: reference BLAS (netlib, unoptimised))");
+  assertStringIncludes(reference[1]!, "note: this torch multiplies matrices with the unoptimised");
+  assertEquals(reference.length, 6);
   assertEquals(formatPeer({ ...report, status: "skipped", message: "peer torch: skipped — x" }), [
     "peer torch: skipped — x",
   ]);
@@ -283,6 +287,8 @@ Deno.test({
       peer: parameterCount(BENCH_MODELS.tiny!.model),
     });
     assertEquals(peer.threads!.deno, peer.threads!.peer);
+    assert(peer.blas, "the peer names its BLAS");
+    assertEquals([peer.raw!.deno.length, peer.raw!.peer.length], [2, 2]);
     assertEquals(peer.figures.map((f) => f.workload), ["train", "sample"]);
     for (const f of peer.figures) {
       assertEquals([f.deno.perRound.length, f.peer.perRound.length], [2, 2]);

@@ -263,8 +263,9 @@ async function runPeer(a: BenchArgs, log: (m: string) => void): Promise<PeerRepo
     workload,
     step: TRAIN_STEP,
     threads: backendThreads(backend),
-    warmup: a.quick ? 1 : 2,
-    repeats: a.quick ? 1 : 3,
+    // As many warm-ups as the sections take: a round starts a fresh process (cold JIT).
+    warmup: a.quick ? 1 : 3,
+    repeats: a.quick ? 1 : 5,
     seed: 0,
   };
   const report: PeerReport = {
@@ -302,6 +303,8 @@ async function runPeer(a: BenchArgs, log: (m: string) => void): Promise<PeerRepo
       sample: w.sampleBatch * w.newTokens,
     }, { train: trainStepFlops(model, w), sample: samplingFlops(model, w) });
     report.version = peer[0]!.version;
+    report.blas = probe.blas;
+    report.raw = { deno, peer };
     report.threads = { deno: deno[0]!.threads, peer: peer[0]!.threads };
     report.params = { deno: deno[0]!.params, peer: peer[0]!.params };
   } catch (e) {

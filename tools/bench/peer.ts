@@ -52,6 +52,8 @@ export interface RoundResult {
   threads: number;
   /** Trainable parameters of its model. */
   params: number;
+  /** The peer's BLAS library (torch on Debian uses whatever libblas.so.3 is). */
+  blas?: string;
   /** Milliseconds of each timed training step. */
   train: { ms: number[] };
   /** Milliseconds of each timed sampling call. */
@@ -100,6 +102,8 @@ export interface PeerReport {
   message?: string;
   /** Peer version, when it ran. */
   version?: string;
+  /** The peer's BLAS library, when it says. */
+  blas?: string;
   /** Threads each side computed with. */
   threads?: { deno: number; peer: number };
   /** Parameter counts of both sides (equal when status is ok). */
@@ -110,6 +114,8 @@ export interface PeerReport {
   job: PeerJob;
   /** One per workload (empty unless ok). */
   figures: PeerFigure[];
+  /** Every round's raw timings, both sides, in run order. */
+  raw?: { deno: RoundResult[]; peer: RoundResult[] };
 }
 
 /** Where peer_torch.py lives. */
@@ -128,7 +134,7 @@ export function torchMissingLine(python: string, why: string): string {
 export class PeerUnavailable extends Error {}
 
 /** What the torch peer says about itself before any timing (`"probe": true`). */
-export type PeerProbe = Pick<RoundResult, "version" | "threads" | "params">;
+export type PeerProbe = Pick<RoundResult, "version" | "threads" | "params" | "blas">;
 
 /**
  * Run peer_torch.py on `job` and parse its one JSON line.

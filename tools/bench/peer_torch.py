@@ -113,6 +113,24 @@ def build(torch, cfg):
     return GPT
 
 
+def blas_library(torch):
+    """Which BLAS the process loaded: Debian's torch calls whatever libblas.so.3 points to."""
+    torch.ones(2, 2) @ torch.ones(2, 2)  # loads the library if it is loaded lazily
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line}
+    except OSError:
+        return "unknown"
+    names = sorted(p.rsplit("/", 1)[-1] for p in paths if p.startswith("/"))
+    for key, name in (("openblas", "OpenBLAS"), ("mkl", "MKL"), ("blis", "BLIS"),
+                      ("atlas", "ATLAS")):
+        if any(key in n.lower() for n in names):
+            return name
+    if any(n.startswith("libblas.so") for n in names):
+        return "reference BLAS (netlib, unoptimised)"
+    return "built in" if not names else ", ".join(names)
+
+
 def optimizer(torch, model, step):
     """AdamW as lib/train/adamw.ts: weight decay on matrices (rank >= 2) only."""
     params = list(model.parameters())
@@ -224,6 +242,7 @@ def main(argv):
         "version": torch.__version__,
         "threads": torch.get_num_threads(),
         "params": n_params,
+        "blas": blas_library(torch),
     }
 
     if job.get("probe"):

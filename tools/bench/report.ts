@@ -102,10 +102,17 @@ const range = (s: Spread) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
 export function formatPeer(r: PeerReport, peak?: PeakEstimate): string[] {
   if (r.status !== "ok") return [r.message ?? `peer ${r.peer}: ${r.status}`];
   const deno = `deno ${r.backend}`;
-  const head = `peer ${r.peer} ${r.version} vs ${deno}: ${r.rounds} interleaved round(s) of ` +
-    `${r.job.warmup} untimed + ${r.job.repeats} timed iterations per workload; threads: ` +
-    `deno ${r.threads!.deno}, ${r.peer} ${r.threads!.peer}; ${fmt(r.params!.deno)} parameters ` +
-    "on both sides";
+  const head = `peer ${r.peer} ${r.version}${r.blas ? ` (BLAS: ${r.blas})` : ""} vs ${deno}: ` +
+    `${r.rounds} interleaved round(s) of ${r.job.warmup} untimed + ${r.job.repeats} timed ` +
+    `iterations per workload; threads: deno ${r.threads!.deno}, ${r.peer} ${r.threads!.peer}; ` +
+    `${fmt(r.params!.deno)} parameters on both sides`;
+  const notes = r.blas?.startsWith("reference")
+    ? [
+      `note: this ${r.peer} multiplies matrices with the unoptimised reference BLAS ` +
+      "(Debian's default libblas.so.3), not an optimised one as PyTorch usually has; " +
+      "`apt-get install libopenblas0` switches it",
+    ]
+    : [];
   const rows: string[][] = [[
     "workload",
     "side",
@@ -134,6 +141,7 @@ export function formatPeer(r: PeerReport, peak?: PeakEstimate): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   return [
     head,
+    ...notes,
     ...rows.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()),
   ];
 }

@@ -10,8 +10,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Rng } from "../util/rng.ts";
-import { PAD_ID } from "../data/special_tokens.ts";
+import type { Rng } from "../../lib/util/rng.ts";
+import { PAD_ID } from "../../lib/data/special_tokens.ts";
 import {
   lastPositionLogits,
   leftPad,
@@ -20,7 +20,7 @@ import {
   sampleSettings,
   type SamplingModel,
   TokenDrawer,
-} from "../models/sampling.ts";
+} from "../../lib/models/sampling.ts";
 
 /**
  * Sample continuations of `prompts`, recomputing the whole prefix at each step.

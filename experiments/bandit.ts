@@ -1,5 +1,5 @@
 /**
- * The exact experiment (DESIGN.md, "a second, exact task"): a bandit small enough to
+ * The exact experiment (docs/architecture.md, "The exact tasks"): a bandit small enough to
  * enumerate, where π*_β ∝ π_ref·exp(r/β) is known in closed form. PPO and the DPO family
  * sweep β; their exact reward and KL land next to the oracle frontier, which no method can
  * beat. `deno task sweep bandit [--bandit.beta 0.1,1] [--seed 1,2]`.
@@ -28,9 +28,11 @@ export interface BanditSweepConfig {
   beta: number[];
   /** Seeds of the training draws. */
   seed: number[];
+  /** Methods to run. */
   methods: (typeof BANDIT_METHODS)[number][];
-  /** Prompts and responses of the task. */
+  /** Prompts of the task. */
   prompts: number;
+  /** Responses per prompt. */
   responses: number;
   /** Seed of the task itself (reference logits and rewards). */
   taskSeed: number;
@@ -81,6 +83,7 @@ export interface BanditSweepResult {
   oracle: { beta: number; reward: number; kl: number }[];
   /** Training curves of every run. */
   metrics: aq.ColumnTable;
+  /** The plots written, when a results directory was given. */
   plots?: WrittenPlots;
 }
 

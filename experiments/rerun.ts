@@ -18,7 +18,7 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { type BackendName, initBackend, parseBackendName } from "../lib/backend.ts";
+import { type BackendName, initBackend, parseBackendName } from "../lib/backend/mod.ts";
 import type { Manifest } from "../lib/sweep/manifest.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import { ConfigError, FileFormatError, show } from "../lib/util/errors.ts";

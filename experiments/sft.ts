@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { parseOverrides } from "../lib/sweep/overrides.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { CANONICAL_SCHEMA, resolveCanonical } from "./canonical/config.ts";

@@ -11,12 +11,13 @@
  *
  * @module
  */
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { parseOverrides } from "../lib/sweep/overrides.ts";
 import type { GridAxis } from "../lib/sweep/grid.ts";
 import { clampJobs, defaultJobs } from "../lib/sweep/pool.ts";
 import { checkUserPath } from "../lib/sweep/paths.ts";
 import { describeSchema } from "../lib/util/schema.ts";
+import { formatTable } from "../lib/util/table_format.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { CANONICAL_SCHEMA } from "./canonical/config.ts";
 import { CANONICAL_PRESETS, resolvePreset } from "./canonical/presets.ts";
@@ -187,8 +188,10 @@ async function banditFromArgs(args: readonly string[]): Promise<void> {
   const root = `${parsed.options.results ?? "results"}/bandit`;
   const res = await banditSweep(c, { root });
   console.log(
-    res.summary.select("method", "beta", "seed", "reward_gold", "target_reward", "kl", "target_kl")
-      .toMarkdown({ digits: 4 } as never),
+    formatTable(res.summary, {
+      columns: ["method", "beta", "seed", "reward_gold", "target_reward", "kl", "target_kl"],
+      digits: 4,
+    }),
   );
   for (const p of res.plots?.html ?? []) console.log(`plot: ${p}`);
   for (const p of res.plots?.png ?? []) console.log(`png: ${p}`);
@@ -202,22 +205,26 @@ export function printResult(res: SweepResult): void {
       "method",
       "beta",
       "n",
-      "n_runs",
+      "n_seeds",
       "reward_gold_mean",
       "reward_proxy_mean",
       "kl_mean",
       "distinct_2_mean",
     ]
       .filter((c) => t.columnNames().includes(c));
-    console.log("\n" + t.select(cols).toMarkdown({ digits: 3 } as never));
+    console.log("\n" + formatTable(t, { columns: cols }));
   }
   console.log(
     `summary: ${res.summaryPath}` +
       (res.dropped.length ? ` (${res.dropped.length} run director(ies) left out, see above)` : ""),
   );
   for (const p of res.plots?.html ?? []) console.log(`plot: ${p}`);
-  for (const p of res.plots?.png ?? []) console.log(`png: ${p}`);
-  if (res.plots?.pngSkipped) console.log(`no PNGs: ${res.plots.pngSkipped}`);
+  for (
+    const p of [...(res.plots?.png ?? []), ...(res.plots?.svg ?? []), ...(res.plots?.pdf ?? [])]
+  ) {
+    console.log(`image: ${p}`);
+  }
+  if (res.plots?.imagesSkipped) console.log(`no images: ${res.plots.imagesSkipped}`);
   if (res.failed.length) {
     console.log(`\n${res.failed.length} run(s) failed:`);
     for (const f of res.failed) console.log(`  ${f.run.id}: ${f.error}`);

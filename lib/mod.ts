@@ -1,6 +1,13 @@
 /**
- * The kit's public API, grouped by the data flow of DESIGN.md:
- * data → models → losses → train → eval → sweep → plot.
+ * The kit's public API in one flat namespace, as TRL's top-level package: every name of
+ * every layer, plus the shared pieces (errors, `Rng`, config schemas, tensor types,
+ * progress, atomic writes). The layers follow the data flow of docs/architecture.md
+ * ("Layers"): data → models → losses → train → eval → sweep → plot, with backend
+ * selection beside them.
+ *
+ * Each layer is also its own entry point (`@rlhf/kit/losses`, `@rlhf/kit/train`, …),
+ * for code that wants one layer or a namespace: `import * as losses from
+ * "@rlhf/kit/losses"`. Names are unique across layers, so both ways name a symbol alike.
  *
  * @example
  * ```ts
@@ -14,8 +21,9 @@
  *
  * @module
  */
-export * from "./backend.ts";
+export * from "./backend/mod.ts";
 export * from "./util/errors.ts";
+export * from "./util/tensor_types.ts";
 export * from "./util/rng.ts";
 export * from "./util/schema.ts";
 export * from "./util/progress.ts";

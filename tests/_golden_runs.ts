@@ -11,7 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { type ModelConfig, modelConfig } from "../lib/models/config.ts";
 import { ScalarModel } from "../lib/models/scalar_head.ts";

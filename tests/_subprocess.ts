@@ -151,8 +151,8 @@ export function flagPermissions(task: string, flags: readonly string[]): Permiss
       grant(short, value);
     } else if (long && (PERMISSION_NAMES as readonly string[]).includes(long)) {
       grant(long as PermissionName, value);
-    } else if (long === "scripts") {
-      // npm lifecycle scripts at install time: not a runtime permission
+    } else if (long === "scripts" || long === "dirty" || long === "slow-types") {
+      // npm lifecycle scripts at install time, `deno publish` options: not runtime permissions
     } else if (/^--(allow|deny)-/.test(key) || key === "-P" || key === "--permission-set") {
       throw new Error(`task ${task}: cannot read the permission flag ${flag}`);
     }

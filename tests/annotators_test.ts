@@ -2,6 +2,7 @@ import {
   annotatorFromConfig,
   bayesCeiling,
   bradleyTerry,
+  davidson,
   luceConditionalPCorrect,
   noiseless,
   type PairMode,
@@ -154,7 +155,7 @@ Deno.test({
     assertEquals(a.rank([0.1, 0.5, 0.1, -1], rng), [1, 0, 2, 3]);
     assertEquals(a.pCorrect(0.3, -0.2), 1);
     assertEquals(a.pCorrect(0.3, 0.3), 0.5);
-    assertEquals(a.comparePair(-1, 2, rng), { aWins: false, pCorrect: 1 });
+    assertEquals(a.comparePair(-1, 2, rng), { aWins: false, tie: false, pCorrect: 1 });
     const labels = a.label([0.2, 0.9, -0.4], rng);
     assertEquals(labels.length, 3);
     for (const l of labels) assertEquals(l.pCorrect, 1);
@@ -210,5 +211,229 @@ Deno.test({
     assertThrows(() => annotatorFromConfig({ tau: 0 }), ConfigError, "annotator.tau");
     assertEquals(annotatorFromConfig({ kind: "plackett_luce", tau: 0.5 }).name, "plackett_luce");
     assertEquals(annotatorFromConfig().tau, 0.2);
+    assertThrows(() => annotatorFromConfig({ nu: -1 }), ConfigError, "annotator.nu must be");
+    assertThrows(() => bradleyTerry(1, { nu: -0.5 }), ConfigError, "nu must be a number >= 0");
+    assertThrows(() => noiseless({ nu: NaN }), ConfigError, "nu must be");
+    assertEquals(annotatorFromConfig().nu, 0);
+    assertEquals(annotatorFromConfig({ kind: "noiseless", nu: 2 }).nu, 2);
+  },
+});
+
+// ---------------------------------------------------------------------------------------
+// Ties (Davidson 1970).
+
+Deno.test({
+  name: "davidson() gives the three outcome probabilities of hand-computed cases",
+  fn() {
+    // Δ = 2τ·ln 2 → e^{Δ/2τ} = 2, e^{−Δ/2τ} = 1/2; with ν = 1.5, Z = 4.
+    const tau = 0.3, delta = 2 * tau * Math.LN2;
+    const p = davidson(delta, tau, 1.5);
+    assertAlmostEquals(p.aWins, 0.5, 1e-15);
+    assertAlmostEquals(p.tie, 0.375, 1e-15);
+    assertAlmostEquals(p.bWins, 0.125, 1e-15);
+    const q = davidson(-delta, tau, 1.5); // mirrored
+    assertAlmostEquals(q.aWins, 0.125, 1e-15);
+    assertAlmostEquals(q.bWins, 0.5, 1e-15);
+    // Equal rewards: P(tie) = ν/(2 + ν); ν = 2 → one half, the rest split evenly.
+    assertEquals(davidson(0, 0.1, 2), { aWins: 0.25, tie: 0.5, bWins: 0.25 });
+    // ν = 0 is Bradley–Terry; tiny τ does not overflow.
+    assertAlmostEquals(davidson(0.2, 0.1, 0).aWins, sigmoid(2), 1e-15);
+    assertEquals(davidson(5, 1e-6, 3), { aWins: 1, tie: 0, bWins: 0 });
+    // Untied, the label is the Bradley–Terry one: P(a | no tie) = σ(Δ/τ).
+    const r = davidson(0.17, 0.2, 4);
+    assertAlmostEquals(r.aWins / (r.aWins + r.bWins), sigmoid(0.17 / 0.2), 1e-15);
+    assertAlmostEquals(bradleyTerry(0.2, { nu: 4 }).pTie(0.17, 0), r.tie, 1e-15);
+  },
+});
+
+Deno.test({
+  name:
+    "bradleyTerry() with ν: tie, a-wins and untied agreement frequencies match Davidson within 4 SE",
+  fn() {
+    const tau = 0.2, nu = 1.2;
+    const bt = bradleyTerry(tau, { nu });
+    const rng = new Rng(5);
+    const pTie: number[] = [], pA: number[] = [], pAgree: number[] = [];
+    let ties = 0, aWins = 0, agree = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // Every fourth pair has equal rewards, as VADER's many neutral completions do.
+      const ra = Math.round(rng.next() * 4) / 4, rb = i % 4 === 0 ? ra : rng.next() - 0.5;
+      const p = davidson(ra - rb, tau, nu);
+      pTie.push(p.tie);
+      pA.push(p.aWins);
+      const out = bt.comparePair(ra, rb, rng);
+      if (out.tie) {
+        ties++;
+        assert(Number.isNaN(out.pCorrect) && !out.aWins, "a tie has no winner and no p_correct");
+        continue;
+      }
+      if (out.aWins) aWins++;
+      assertEquals(out.pCorrect, bt.pCorrect(ra, rb));
+      pAgree.push(out.pCorrect);
+      // Agreement with the true order; at equal rewards "a" is counted as the true order,
+      // which p_correct = 0.5 covers.
+      if (out.aWins === ra >= rb) agree++;
+    }
+    assertWithin4Se(ties, pTie, "ties");
+    assertWithin4Se(aWins, pA, "a wins");
+    assertWithin4Se(agree, pAgree, "untied agreement");
+  },
+});
+
+Deno.test({
+  name:
+    "plackettLuce() with ν: per-pair ties and untied agreement match pTie and p_correct within 4 SE in every mode",
+  fn() {
+    const pl = plackettLuce(0.4, { nu: 0.8 });
+    for (const mode of ["all", "adjacent", "best_worst"] as const) {
+      const rng = new Rng(8);
+      let pairs = 0;
+      const sums = { tie: 0, tieSq: 0, agree: 0, agreeSq: 0 };
+      while (pairs < 20_000) {
+        const rewards = Array.from({ length: 4 }, () => Math.round(rng.next() * 4) / 4 - 0.5);
+        // Residuals per ranking (cluster-robust SE, as in the test without ties): a tie
+        // is drawn with pTie for every taken pair, and an untied pair agrees with p_correct.
+        let eTie = 0, eAgree = 0;
+        for (const l of pl.label(rewards, rng, mode)) {
+          const rw = rewards[l.chosen]!, rl = rewards[l.rejected]!;
+          eTie += (l.tie ? 1 : 0) - pl.pTie(rw, rl);
+          if (!l.tie) {
+            assertEquals(
+              l.pCorrect,
+              luceConditionalPCorrect(rewards, 0.4, l.chosen, l.rejected, mode),
+            );
+            eAgree += (rw > rl ? 1 : rw === rl ? 0.5 : 0) - l.pCorrect;
+          }
+          pairs++;
+        }
+        sums.tie += eTie;
+        sums.tieSq += eTie * eTie;
+        sums.agree += eAgree;
+        sums.agreeSq += eAgree * eAgree;
+      }
+      assertLess(Math.abs(sums.tie), 4 * Math.sqrt(sums.tieSq), `${mode}: ties ${sums.tie}`);
+      assertLess(Math.abs(sums.agree), 4 * Math.sqrt(sums.agreeSq), `${mode}: agree ${sums.agree}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "annotators with ν = 0 draw exactly the random numbers of the annotator without ties",
+  fn() {
+    const rewards = [0.3, -0.1, 0.3, 0.2, 0.0];
+    for (const mode of ["all", "adjacent", "best_worst"] as const) {
+      const a = new Rng(4), b = new Rng(4);
+      const labels = plackettLuce(0.2, { nu: 0 }).label(rewards, a, mode);
+      const ranking = plackettLuce(0.2).rank(rewards, b);
+      assertEquals(labels.map((l) => [l.chosen, l.rejected]), rankingToPairs(ranking, mode));
+      assert(labels.every((l) => !l.tie));
+      assertEquals(a.next(), b.next(), `${mode}: the streams stay in step`);
+    }
+    const a = new Rng(6), b = new Rng(6);
+    const out = bradleyTerry(0.3).comparePair(0.1, 0.4, a);
+    assertEquals(out.aWins, b.next() < sigmoid((0.1 - 0.4) / 0.3));
+    assertEquals(a.next(), b.next());
+  },
+});
+
+Deno.test({
+  name: "noiseless() with ν ties only equal rewards, with probability ν/(2 + ν)",
+  fn() {
+    const a = noiseless({ nu: 2 });
+    assertEquals(a.pTie(0.5, 0.5), 0.5);
+    assertEquals(a.pTie(0.5, 0.4), 0);
+    const rng = new Rng(2);
+    let ties = 0;
+    const n = 4000;
+    for (let i = 0; i < n; i++) {
+      const labels = a.label([0.1, 0.1, 0.7], rng);
+      for (const l of labels) {
+        const equal = l.chosen !== 2 && l.rejected !== 2;
+        if (l.tie) assert(equal, "only the equal pair can tie");
+        if (equal && l.tie) ties++;
+        if (!l.tie) assertEquals(l.pCorrect, equal ? 0.5 : 1);
+      }
+    }
+    assertWithin4Se(ties, Array(n).fill(0.5), "ties of the equal pair");
+    // Without equal rewards no draw is made: the labels do not depend on the stream.
+    assertEquals(a.label([0.2, 0.9, -0.4], new Rng(1)), a.label([0.2, 0.9, -0.4], new Rng(99)));
+  },
+});
+
+/** All permutations of `xs`. */
+function permutations(xs: number[]): number[][] {
+  return xs.length <= 1
+    ? [xs]
+    : xs.flatMap((x, i) =>
+      permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])
+    );
+}
+
+/**
+ * Brute force over every Plackett–Luce ranking and every tie pattern of its taken pairs
+ * (each pair tied with Davidson's P(tie), independently): the best accuracy any ordering
+ * of the k items reaches on untied pairs, E[#agreeing untied] / E[#untied], maximised over
+ * the k! orderings; and the annotator's ceiling, E[Σ_untied p_correct] / E[#untied].
+ */
+function bruteCeilings(rewards: number[], tau: number, nu: number, mode: PairMode) {
+  const k = rewards.length;
+  const items = [...Array(k).keys()];
+  const orders = permutations(items);
+  const agree = new Array(orders.length).fill(0);
+  let untied = 0, ceiling = 0;
+  for (const perm of permutations(items)) {
+    let p = 1;
+    for (let s = 0; s < k; s++) {
+      const den = perm.slice(s).reduce((acc, m) => acc + Math.exp(rewards[m]! / tau), 0);
+      p *= Math.exp(rewards[perm[s]!]! / tau) / den;
+    }
+    for (const [w, l] of rankingToPairs(perm, mode)) {
+      // Pairs tie independently, so E[·] is a sum over pairs of P(untied)·(…).
+      const pUntied = p * (1 - davidson(rewards[w]! - rewards[l]!, tau, nu).tie);
+      untied += pUntied;
+      ceiling += pUntied * luceConditionalPCorrect(rewards, tau, w, l, mode);
+      orders.forEach((o, j) => {
+        if (o.indexOf(w) < o.indexOf(l)) agree[j] += pUntied;
+      });
+    }
+  }
+  return { brute: Math.max(...agree) / untied, annotator: ceiling / untied };
+}
+
+Deno.test({
+  name:
+    "the Bayes ceiling over untied pairs equals brute force over rankings, tie patterns and orderings",
+  fn() {
+    const cases: [number[], number][] = [
+      [[0.4, 0.4, -0.2], 0.3], // two equal rewards
+      [[1, 0.9, 0, -1], 0.5],
+      [[0.2, 0, 0, 0.2], 0.25], // two pairs of equal rewards
+    ];
+    for (const [rewards, tau] of cases) {
+      for (const mode of ["all", "adjacent", "best_worst"] as const) {
+        const { brute, annotator } = bruteCeilings(rewards, tau, 1.5, mode);
+        assertAlmostEquals(annotator, brute, 1e-12, `${mode} ${rewards}`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "bayesCeiling() leaves tie labels out and names a NaN as a tie row",
+  fn() {
+    assertEquals(
+      bayesCeiling([
+        { chosen: 0, rejected: 1, pCorrect: 0.9, tie: false },
+        { chosen: 1, rejected: 2, pCorrect: NaN, tie: true },
+        { chosen: 0, rejected: 2, pCorrect: 0.5, tie: false },
+      ]),
+      0.7,
+    );
+    assertThrows(() => bayesCeiling([0.9, NaN]), ConfigError, "tie rows store NaN");
+    assertThrows(
+      () => bayesCeiling([{ chosen: 0, rejected: 1, pCorrect: NaN, tie: true }]),
+      ConfigError,
+      "at least one pair that is not a tie",
+    );
   },
 });

@@ -5,7 +5,7 @@ import {
   parseBackendName,
   TENSORFLOW_INSTALL_HINT,
   tensorflowInstalled,
-} from "../lib/backend.ts";
+} from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { BackendError } from "../lib/util/errors.ts";
 import {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { drawBanditPreferences, makeBanditTask, tabularStats } from "../lib/data/bandit.ts";
 import { ipoOptimalLogPolicy, optimalLogPolicy, oracleStats } from "../lib/eval/oracle.ts";
 import { trainBanditDpo, trainBanditPpo } from "../lib/train/bandit.ts";
@@ -21,7 +21,7 @@ await initBackend("cpu");
 // (≈ 1.06) sits well below the optimum's (1.38 at β = 1, 1.98 at β = 0.1): a 5% reward
 // tolerance (≈ 0.07–0.1) is far smaller than the gain to be made, and E[r] is far from 0.
 const TASK = makeBanditTask({ seed: 0, rewardScale: 2 });
-const REF = tabularStats(TASK, TASK.logRef);
+const REF = tabularStats(TASK, TASK.refLogProbs);
 const BETAS = [0.1, 1];
 
 /** Relative error |a/b − 1|. */
@@ -45,7 +45,7 @@ Deno.test({
     assertEquals(again.rewards, TASK.rewards);
     const { P, R } = TASK;
     for (let x = 0; x < P; x++) {
-      const row = Array.from(TASK.logRef.subarray(x * R, (x + 1) * R));
+      const row = Array.from(TASK.refLogProbs.subarray(x * R, (x + 1) * R));
       assertAlmostEquals(row.reduce((s, l) => s + Math.exp(l), 0), 1, 1e-12);
       const levels = Array.from(TASK.rewards.subarray(x * R, (x + 1) * R)).sort((a, b) => a - b);
       assertAllClose(levels, Array.from({ length: R }, (_, k) => 2 * k / (R - 1)), 1e-12);
@@ -207,7 +207,7 @@ Deno.test({
       const first = got.history[0]!["loss/dpo"]!, last = got.history.at(-1)!["loss/dpo"]!;
       assertLess(last, first, `${lossType}: loss ${first} → ${last}`);
       got.logProbs.forEach((l, i) =>
-        assert(Math.abs(l - TASK.logRef[i]!) > 1e-4, `${lossType}: θ[${i}] unchanged`)
+        assert(Math.abs(l - TASK.refLogProbs[i]!) > 1e-4, `${lossType}: θ[${i}] unchanged`)
       );
       assertGreater(got.reward, REF.reward);
     }

@@ -1,21 +1,19 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { CausalLM, gatherLogProbs, gatherLogProbsReference } from "../lib/models/causal_lm.ts";
-import { gelu, geluTanh } from "../lib/models/layers.ts";
-import { fastKernels, setFastKernels } from "../lib/models/kernels.ts";
+import { fastKernels, initBackend, setFastKernels } from "../lib/backend/mod.ts";
+import { CausalLM, gatherLogProbs } from "../lib/models/causal_lm.ts";
+import { gelu } from "../lib/models/layers.ts";
+import { gatherLogProbsReference, geluTanh } from "../lib/models/_reference.ts";
 import { TokenDrawer } from "../lib/models/sampling.ts";
-import { sampleNoCache } from "../lib/bench/nocache_sampling.ts";
-import { BENCH_SECTIONS, runSections } from "../lib/bench/sections.ts";
-import { measure, summarize } from "../lib/bench/timing.ts";
+import { sampleNoCache } from "../tools/bench/nocache_sampling.ts";
+import { BENCH_SECTIONS, runSections } from "../tools/bench/sections.ts";
+import { measure, summarize } from "../tools/bench/timing.ts";
+import { BENCH_MODELS } from "../tools/bench/workloads.ts";
+import { trainStepFlops } from "../tools/bench/flops.ts";
+import { formatBackend } from "../tools/bench/report.ts";
+import { backendThreads } from "../tools/bench/child.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { ConfigError } from "../lib/util/errors.ts";
-import {
-  BENCH_MODELS,
-  type BenchReport,
-  benchUsage,
-  formatBackend,
-  parseBenchArgs,
-} from "../experiments/bench.ts";
+import { type BenchReport, benchUsage, parseBenchArgs } from "../tools/bench/main.ts";
 import {
   assert,
   assertAllClose,
@@ -230,24 +228,44 @@ Deno.test("every bench section runs on a tiny model and returns well-formed figu
 });
 
 Deno.test("formatBackend() names backend and machine on every line, or why it did not run", () => {
-  const lines = formatBackend({
-    backend: "wasm",
-    status: "ok",
-    device: "wasm: test CPU",
-    figures: [{
-      id: "train",
-      label: "training step",
-      tokensPerSecond: 1234.5,
-      tokensPerIteration: 1024,
-      ms: summarize([800, 830, 900]),
-      compare: "PyTorch CPU ≈1,400",
-      phases: { forward: 200, backward: 500, optimizer: 130 },
-    }],
-  }, "Test CPU, 2 cores");
+  const peak = {
+    cores: 2,
+    simd: "AVX2" as const,
+    lanes: 8,
+    flopsPerLane: 2,
+    fmaUnits: 2,
+    mhz: 2500,
+    clockSource: "CPU MHz",
+    gflops: 160,
+    formula: "test",
+  };
+  const lines = formatBackend(
+    {
+      backend: "wasm",
+      status: "ok",
+      device: "wasm: test CPU",
+      threads: 1,
+      figures: [{
+        id: "train",
+        label: "training step",
+        tokensPerSecond: 1234.5,
+        tokensPerIteration: 1024,
+        ms: summarize([800, 830, 900]),
+        flopsPerIteration: 4.15e9, // 4.15e9 / 0.83 s = 5 GFLOP/s
+        compare: "train-stock",
+        phases: { forward: 200, backward: 500, optimizer: 130 },
+      }],
+    },
+    "Test CPU, 2 cores",
+    peak,
+  );
   assertEquals(lines.length, 3);
   for (const l of lines) assertStringIncludes(l, "[wasm | Test CPU, 2 cores]");
+  assertStringIncludes(lines[0]!, "device: wasm: test CPU; threads: 1");
   assertStringIncludes(lines[1]!, "train: 1,235 tokens/s (830.0 ms/iter, median of 3");
-  assertStringIncludes(lines[1]!, "vs PyTorch CPU ≈1,400");
+  // One thread of a 2-core, 160 GFLOP/s machine: 5 of 80 GFLOP/s.
+  assertStringIncludes(lines[1]!, "5.0 GFLOP/s, 6.3% of the 1-core peak");
+  assertStringIncludes(lines[1]!, "vs train-stock");
   assertStringIncludes(lines[2]!, "forward 200.0 ms, backward 500.0 ms, optimizer 130.0 ms");
   const missing = formatBackend(
     { backend: "tensorflow", status: "not-installed", message: "needs tfjs-node", figures: [] },
@@ -260,15 +278,39 @@ Deno.test("parseBenchArgs() defaults and names bad options", () => {
   const a = parseBenchArgs([]);
   assertEquals(a.backends, ["tensorflow", "webgpu", "wasm", "cpu"]);
   assertEquals(a.sections, BENCH_SECTIONS.map((s) => s.name));
-  assertEquals([a.quick, a.out], [false, "results/bench/bench.json"]);
+  assertEquals([a.quick, a.out, a.peer, a.rounds], [
+    false,
+    "results/bench/bench.json",
+    undefined,
+    5,
+  ]);
   const b = parseBenchArgs(["--backend", "wasm,webgpu", "--quick", "--sections", "sample"]);
-  assertEquals([b.backends, b.sections, b.quick], [["wasm", "webgpu"], ["sample"], true]);
+  assertEquals([b.backends, b.sections, b.quick, b.rounds], [
+    ["wasm", "webgpu"],
+    ["sample"],
+    true,
+    1,
+  ]);
+  const c = parseBenchArgs(["--peer", "torch", "--rounds", "3", "--sections", "none"]);
+  assertEquals([c.peer, c.rounds, c.sections], ["torch", 3, []]);
+  assertEquals(parseBenchArgs(["--python", "/opt/py"]).python, "/opt/py");
   assertThrows(() => parseBenchArgs(["--backend", "tpu"]), Error, 'unknown backend "tpu"');
   assertThrows(() => parseBenchArgs(["--sections", "rlhf"]), ConfigError, 'unknown section "rlhf"');
   assertThrows(() => parseBenchArgs(["--model", "huge"]), ConfigError, "got huge");
+  assertThrows(
+    () => parseBenchArgs(["--peer", "jax"]),
+    ConfigError,
+    "--peer must be one of torch, got jax",
+  );
+  assertThrows(
+    () => parseBenchArgs(["--rounds", "0"]),
+    ConfigError,
+    "--rounds must be an integer >= 1, got 0",
+  );
   assertThrows(() => parseBenchArgs(["--fast"]), ConfigError, "--fast");
   assertEquals(parseBenchArgs(["--help"]).help, true);
   for (const s of BENCH_SECTIONS) assertStringIncludes(benchUsage(), s.name);
+  assertStringIncludes(benchUsage(), "--peer torch");
 });
 
 Deno.test({
@@ -285,7 +327,7 @@ Deno.test({
         "--allow-env",
         "--allow-run",
         "--allow-sys",
-        new URL("../experiments/bench.ts", import.meta.url).pathname,
+        new URL("../tools/bench/main.ts", import.meta.url).pathname,
         ...["--backend", "tensorflow,wasm", "--quick", "--model", "tiny", "--out", out],
       ],
       stdout: "piped",
@@ -314,7 +356,9 @@ Deno.test({
       "4 epochs of updates",
     ]);
     assertEquals(report.model.vocabSize, BENCH_MODELS.tiny!.model.vocabSize);
-    assertEquals(report.baselines.pytorchCpu.train, 1400);
+    const { model, workload } = BENCH_MODELS.tiny!;
+    assertEquals(wasm.figures[0]!.flopsPerIteration, trainStepFlops(model, workload));
+    assertEquals(wasm.threads, backendThreads("wasm")); // RLHF_WASM_THREADS, default 1
     await Deno.remove(dir, { recursive: true });
   },
 });
@@ -346,7 +390,7 @@ Deno.test({
     // The child imports this file: its top-level initBackend("wasm") sees the variable.
     const code = `
       import { stepProbe } from "${import.meta.url}";
-      import { activeBackend } from "${new URL("lib/backend.ts", root).href}";
+      import { activeBackend } from "${new URL("lib/backend/mod.ts", root).href}";
       console.log(JSON.stringify({ device: activeBackend()?.device, probe: await stepProbe() }));
       Deno.exit(0);
     `;
@@ -372,8 +416,8 @@ Deno.test({
     const root = new URL("../", import.meta.url);
     const code = `
       import { stepProbe } from "${import.meta.url}";
-      import { initBackend } from "${new URL("lib/backend.ts", root).href}";
-      import { fastKernels, setFastKernels } from "${new URL("lib/models/kernels.ts", root).href}";
+      import { initBackend } from "${new URL("lib/backend/mod.ts", root).href}";
+      import { fastKernels, setFastKernels } from "${new URL("lib/backend/mod.ts", root).href}";
       import * as tf from "@tensorflow/tfjs";
       const adapter = await navigator.gpu?.requestAdapter();
       if (!adapter) {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { ScalarModel } from "../lib/models/scalar_head.ts";
 import { loadCheckpoint, saveCheckpoint } from "../lib/models/checkpoint.ts";

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { DPO_LOSS_NAMES, DPO_LOSSES, dpoLoss, type DpoLossArgs } from "../lib/losses/dpo.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import {
@@ -80,10 +80,37 @@ Deno.test({
       });
       assertAlmostEquals(out.loss.dataSync()[0]!, Math.log(2), 1e-6);
       assertAllClose(out.chosenRewards.dataSync(), [0, 0, 0], 1e-7);
-      assertAlmostEquals(out.rewardAccuracy.dataSync()[0]!, 0); // ties are not "correct"
+      assertAlmostEquals(out.rewardAccuracy.dataSync()[0]!, 0.5); // every pair a tie: half right
       tf.dispose(Object.values(out));
     }
     tf.dispose([x, y]);
+  },
+});
+
+Deno.test({
+  name: "dpoLoss() rewardAccuracy counts a pair with equal implicit rewards as half right",
+  fn() {
+    // Implicit-reward differences β·h = 0.5·(+1, 0, −2, +3): right, tie, wrong, right.
+    const policyChosen = tf.tensor1d([1, 0, -2, 3]), zeros = tf.zeros([4]) as tf.Tensor1D;
+    const out = dpoLoss({
+      policyChosen,
+      policyRejected: zeros,
+      refChosen: zeros,
+      refRejected: zeros,
+      beta: 0.5,
+    });
+    assertAlmostEquals(out.rewardAccuracy.dataSync()[0]!, (1 + 0.5 + 0 + 1) / 4, 1e-7);
+    const weights = tf.tensor1d([1, 2, 1, 0]);
+    const weighted = dpoLoss({
+      policyChosen,
+      policyRejected: zeros,
+      refChosen: zeros,
+      refRejected: zeros,
+      beta: 0.5,
+      weights,
+    });
+    assertAlmostEquals(weighted.rewardAccuracy.dataSync()[0]!, (1 + 2 * 0.5 + 0) / 4, 1e-7);
+    tf.dispose([policyChosen, zeros, weights, ...Object.values(out), ...Object.values(weighted)]);
   },
 });
 

@@ -8,14 +8,15 @@
  * 1e30, a reward of NaN).
  */
 import { join } from "node:path";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { ScalarModel } from "../lib/models/scalar_head.ts";
 import { loadCheckpoint } from "../lib/models/checkpoint.ts";
 import { modelConfig } from "../lib/models/config.ts";
 import { sftConfig, trainSft } from "../lib/train/sft.ts";
 import { ppoConfig, trainPpo } from "../lib/train/ppo.ts";
-import { armNanFault, checkFinite, parseFault } from "../lib/train/metrics.ts";
+import { checkFinite } from "../lib/train/metrics.ts";
+import { armNanFault, parseFault } from "../lib/train/_fault.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import type { Manifest } from "../lib/sweep/manifest.ts";
 import { NumericalError } from "../lib/util/errors.ts";

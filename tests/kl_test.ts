@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import {
   fullKl,
   fullKlArray,
@@ -30,15 +30,15 @@ const KL_PQ = P.reduce((s, p, i) => s + p * Math.log(p / Q[i]!), 0);
 const N = 100_000;
 
 /** Draw N tokens a ~ P; return their log P(a) and log Q(a). */
-function samples(seed: number): { logp: Float32Array; logq: Float32Array } {
+function samples(seed: number): { logProbs: Float32Array; refLogProbs: Float32Array } {
   const rng = new Rng(seed);
-  const logp = new Float32Array(N), logq = new Float32Array(N);
+  const logProbs = new Float32Array(N), refLogProbs = new Float32Array(N);
   for (let i = 0; i < N; i++) {
     const a = rng.categorical(P);
-    logp[i] = Math.log(P[a]!);
-    logq[i] = Math.log(Q[a]!);
+    logProbs[i] = Math.log(P[a]!);
+    refLogProbs[i] = Math.log(Q[a]!);
   }
-  return { logp, logq };
+  return { logProbs, refLogProbs };
 }
 
 /** Sample mean and its standard error (from the sample variance). */
@@ -54,14 +54,14 @@ function meanAndSe(xs: ArrayLike<number>): { mean: number; se: number } {
 Deno.test({
   name: "k1 and k3 are unbiased for KL on a known categorical pair (within 4 standard errors)",
   fn() {
-    const { logp, logq } = samples(11);
+    const { logProbs, refLogProbs } = samples(11);
     for (const est of ["k1", "k3"] as const) {
-      const { mean, se } = meanAndSe(klPerTokenArray(logp, logq, est));
+      const { mean, se } = meanAndSe(klPerTokenArray(logProbs, refLogProbs, est));
       assertLess(Math.abs(mean - KL_PQ), 4 * se, `${est}: ${mean} vs KL ${KL_PQ} (se ${se})`);
     }
     // k3 has the lower variance here (the reason it is preferred) and is never negative.
-    const k1 = meanAndSe(klPerTokenArray(logp, logq, "k1"));
-    const k3 = klPerTokenArray(logp, logq, "k3");
+    const k1 = meanAndSe(klPerTokenArray(logProbs, refLogProbs, "k1"));
+    const k3 = klPerTokenArray(logProbs, refLogProbs, "k3");
     assertLess(meanAndSe(k3).se, k1.se);
     assert(k3.every((v) => v >= 0));
   },
@@ -70,8 +70,8 @@ Deno.test({
 Deno.test({
   name: "k2 is biased: its mean is ½E[(log p/q)²], not KL",
   fn() {
-    const { logp, logq } = samples(12);
-    const { mean, se } = meanAndSe(klPerTokenArray(logp, logq, "k2"));
+    const { logProbs, refLogProbs } = samples(12);
+    const { mean, se } = meanAndSe(klPerTokenArray(logProbs, refLogProbs, "k2"));
     const expectK2 = P.reduce((s, p, i) => s + p * 0.5 * Math.log(p / Q[i]!) ** 2, 0);
     assertLess(Math.abs(mean - expectK2), 4 * se, `k2 estimates its own expectation`);
     assertGreater(Math.abs(mean - KL_PQ), 4 * se, `k2 ${mean} should differ from KL ${KL_PQ}`);
@@ -81,21 +81,21 @@ Deno.test({
 Deno.test({
   name: "klPerToken() tensor and array versions agree, including k3 near 0",
   fn() {
-    const logp = [-0.1, -2.0, -3.5, -1e-9, -0.7];
-    const logq = [-0.3, -1.0, -3.5, -2e-9, -5.0];
+    const logProbs = [-0.1, -2.0, -3.5, -1e-9, -0.7];
+    const refLogProbs = [-0.3, -1.0, -3.5, -2e-9, -5.0];
     for (const est of ["k1", "k2", "k3"] as const) {
-      const a = tf.tensor2d([logp.slice(0, 4)]), b = tf.tensor2d([logq.slice(0, 4)]);
+      const a = tf.tensor2d([logProbs.slice(0, 4)]), b = tf.tensor2d([refLogProbs.slice(0, 4)]);
       const t = klPerToken(a, b, est);
       assertEquals(t.shape, [1, 4]);
       assertAllClose(
         t.dataSync(),
-        klPerTokenArray(logp.slice(0, 4), logq.slice(0, 4), est),
+        klPerTokenArray(logProbs.slice(0, 4), refLogProbs.slice(0, 4), est),
         1e-6,
         est,
       );
       tf.dispose([a, b, t]);
     }
-    // k3 = (r − 1) − log r by hand, r = exp(logq − logp)
+    // k3 = (r − 1) − log r by hand, r = exp(refLogProbs − logProbs)
     const r = Math.exp(-5.0 + 0.7);
     assertAlmostEquals(klPerTokenArray([-0.7], [-5.0], "k3")[0]!, r - 1 - Math.log(r), 1e-6);
     assertEquals(Object.keys(KL_TENSOR_ESTIMATORS), ["k1", "k2", "k3"]);

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM, gatherLogProbs } from "../lib/models/causal_lm.ts";
-import { embed, embedOneHot } from "../lib/models/layers.ts";
+import { embed } from "../lib/models/layers.ts";
+import { embedOneHot } from "../lib/models/_reference.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { modelConfig } from "../lib/models/config.ts";

@@ -1,5 +1,5 @@
 /**
- * Tests of the notebook checks (`lib/util/notebook_check.ts`) on small fixture notebooks
+ * Tests of the notebook checks (`tools/notebook_check.ts`) on small fixture notebooks
  * shaped like what the Deno kernel writes, and of the pure parts of `tools/notebooks.ts`.
  * Running real notebooks is `deno task notebooks`, not a unit test.
  */
@@ -17,7 +17,7 @@ import {
   plotlyOutputCount,
   serializeNotebook,
   stripAnsi,
-} from "../lib/util/notebook_check.ts";
+} from "../tools/notebook_check.ts";
 import {
   extractFailure,
   failureHint,

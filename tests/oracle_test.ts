@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { makeBanditTask, type Tabular, tabularStats } from "../lib/data/bandit.ts";
 import {
   bradleyTerryPreferences,
@@ -33,7 +33,7 @@ function bruteForce(task: Tabular, beta: number) {
   for (let x = 0; x < P; x++) {
     const w = Array.from(
       { length: R },
-      (_, y) => Math.exp(task.logRef[x * R + y]! + task.rewards[x * R + y]! / beta),
+      (_, y) => Math.exp(task.refLogProbs[x * R + y]! + task.rewards[x * R + y]! / beta),
     );
     const z = w.reduce((a, b) => a + b);
     logZ += Math.log(z) / P;
@@ -41,15 +41,15 @@ function bruteForce(task: Tabular, beta: number) {
       const p = w[y]! / z;
       pi.push(p);
       reward += p * task.rewards[x * R + y]! / P;
-      kl += p * (Math.log(p) - task.logRef[x * R + y]!) / P;
+      kl += p * (Math.log(p) - task.refLogProbs[x * R + y]!) / P;
     }
   }
   return { pi, reward, kl, logZ };
 }
 
 /** E_x[E_π r − β·KL(π‖π_ref)] of a tabular policy. */
-function objective(task: Tabular, logPi: ArrayLike<number>, beta: number): number {
-  const s = tabularStats(task, logPi);
+function objective(task: Tabular, logProbs: ArrayLike<number>, beta: number): number {
+  const s = tabularStats(task, logProbs);
   return s.reward - beta * s.kl;
 }
 
@@ -80,13 +80,13 @@ Deno.test({
     const best = objective(TINY, optimalLogPolicy(TINY, beta), beta);
     for (let k = 0; k < 500; k++) {
       const logits = Array.from({ length: TINY.P * TINY.R }, () => 3 * rng.normal());
-      const logPi = new Float64Array(logits.length);
+      const logProbs = new Float64Array(logits.length);
       for (let x = 0; x < TINY.P; x++) {
         const row = logits.slice(x * TINY.R, (x + 1) * TINY.R);
         const lz = Math.log(row.reduce((a, b) => a + Math.exp(b), 0));
-        row.forEach((l, y) => (logPi[x * TINY.R + y] = l - lz));
+        row.forEach((l, y) => (logProbs[x * TINY.R + y] = l - lz));
       }
-      assertLess(objective(TINY, logPi, beta), best + 1e-12);
+      assertLess(objective(TINY, logProbs, beta), best + 1e-12);
     }
   },
 });
@@ -123,26 +123,26 @@ function populationLoss(
 ): (theta: tf.Tensor) => tf.Scalar {
   const { P, R } = task;
   const pref = tf.tensor3d(Float32Array.from(bradleyTerryPreferences(task)), [P, R, R]);
-  const logRef = tf.tensor2d(Float32Array.from(task.logRef), [P, R]);
+  const refLogProbs = tf.tensor2d(Float32Array.from(task.refLogProbs), [P, R]);
   const muT = tf.tensor2d(Float32Array.from(mu), [P, R]);
   const pairW = tf.mul(tf.reshape(muT, [P, R, 1]), tf.reshape(muT, [P, 1, R])); // [P, R, R]
   return (theta) =>
     tf.tidy(() => {
-      const g = tf.sub(tf.logSoftmax(theta), logRef); // [P, R]
+      const g = tf.sub(tf.logSoftmax(theta), refLogProbs); // [P, R]
       const h = tf.sub(tf.reshape(g, [P, R, 1]), tf.reshape(g, [P, 1, R])); // [P, R, R]
       const perPair = tf.add(tf.mul(pref, ell(h)), tf.mul(tf.sub(1, pref), ell(tf.neg(h))));
       return tf.div(tf.sum(tf.mul(pairW, perPair)), P) as tf.Scalar;
     });
 }
 
-/** Max |∂L/∂θ| at the tabular policy with log-probs `logPi`. */
+/** Max |∂L/∂θ| at the tabular policy with log-probs `logProbs`. */
 function maxGrad(
   loss: (t: tf.Tensor) => tf.Scalar,
-  logPi: Float64Array,
+  logProbs: Float64Array,
   P: number,
   R: number,
 ): number {
-  const theta = tf.tensor2d(Float32Array.from(logPi), [P, R]);
+  const theta = tf.tensor2d(Float32Array.from(logProbs), [P, R]);
   const g = tf.grad(loss)(theta);
   const m = tf.max(tf.abs(g)).dataSync()[0]!;
   tf.dispose([theta, g]);
@@ -168,7 +168,7 @@ Deno.test({
         const ipo = ipoOptimalLogPolicy(task, beta, { mu });
         const atIpo = maxGrad(loss, ipo, P, R);
         const atStar = maxGrad(loss, optimalLogPolicy(task, beta), P, R);
-        const atRef = maxGrad(loss, task.logRef, P, R);
+        const atRef = maxGrad(loss, task.refLogProbs, P, R);
         // Float32 autodiff: "zero" is far below the gradient scale at π_ref.
         assertLess(atIpo, 1e-4 * atRef, `β=${beta}: ${atIpo} vs ${atRef} at π_ref`);
         assertGreater(atStar, 1000 * atIpo, `π* is not IPO's optimum (β=${beta})`);
@@ -202,11 +202,11 @@ Deno.test({
     const softplus = (x: tf.Tensor) => tf.softplus(x); // −log σ(−x)
     for (const beta of [0.1, 1]) {
       const uniform = new Float64Array(P * R).fill(1 / R);
-      const ref = task.logRef.map(Math.exp);
+      const ref = task.refLogProbs.map(Math.exp);
       for (const mu of [uniform, ref]) {
         const loss = populationLoss(task, mu, (h) => softplus(tf.mul(-beta, h))); // −log σ(βh)
         const atStar = maxGrad(loss, optimalLogPolicy(task, beta), P, R);
-        const atRef = maxGrad(loss, task.logRef, P, R);
+        const atRef = maxGrad(loss, task.refLogProbs, P, R);
         const atIpo = maxGrad(loss, ipoOptimalLogPolicy(task, beta), P, R);
         assertLess(atStar, 1e-4 * atRef, `β=${beta}: ${atStar}`);
         assertGreater(atIpo, 1000 * atStar);

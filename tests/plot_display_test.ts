@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { type JupyterApi, liveFigure } from "../lib/plot/display.ts";
 import { scatterFigure } from "../lib/plot/scatter.ts";
+import { sizeFigure } from "../lib/plot/size_figure.ts";
 
 const figAt = (n: number) =>
   scatterFigure([0, n], [0, n], { title: `step ${n}`, xTitle: "x", yTitle: "y" });
@@ -30,8 +31,10 @@ Deno.test("liveFigure() displays under a display id and updates that output in p
     { raw: true, display_id: "curves", update: true },
   ]);
   const plotly = (i: number) => sent[i]!.obj["application/vnd.plotly.v1+json"];
-  assertEquals(plotly(0), { data: figAt(0).data, layout: figAt(0).layout });
-  assertEquals(plotly(2), { data: figAt(2).data, layout: figAt(2).layout });
+  // the figure as laid out for the screen: fixed width, caption and fonts
+  const screen = (n: number) => sizeFigure(figAt(n), "screen");
+  assertEquals(plotly(0), { data: screen(0).data, layout: screen(0).layout });
+  assertEquals(plotly(2), { data: screen(2).data, layout: screen(2).layout });
   assertStringIncludes(sent[2]!.obj["text/plain"] as string, "step 2");
 });
 

@@ -1,9 +1,10 @@
-import { assert, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
 import * as aq from "arquero";
 import { frontierFigure, overoptimisationFigure } from "../lib/plot/frontier.ts";
 import { curvesFigure } from "../lib/plot/curves.ts";
 import { scatterFigure } from "../lib/plot/scatter.ts";
-import type { Figure } from "../lib/plot/figure.ts";
+import { METHOD_STYLES } from "../lib/plot/style.ts";
+import type { Figure, Trace } from "../lib/plot/figure.ts";
 import { KitError } from "../lib/util/errors.ts";
 
 /** A seed summary as summariseOverSeeds writes it (rows deliberately unsorted by KL). */
@@ -11,6 +12,7 @@ const summary = aq.table({
   method: ["ppo", "ppo", "ppo", "dpo", "dpo", "bon", "bon"],
   beta: [0.5, 0.05, 0.1, 0.1, 0.5, null, null],
   n: [null, null, null, null, null, 4, 16],
+  n_runs: [3, 3, 3, 3, 3, 3, 3],
   kl_mean: [0.4, 3.0, 1.5, 2.0, 0.5, 1.6287, 2.8351],
   kl_ci_lo: [0.3, 2.5, 1.2, 1.8, 0.4, 1.6287, 2.8351],
   kl_ci_hi: [0.5, 3.5, 1.8, 2.2, 0.6, 1.6287, 2.8351],
@@ -18,6 +20,15 @@ const summary = aq.table({
   reward_gold_ci_lo: [0.1, 0.5, 0.4, 0.45, 0.2, 0.35, 0.5],
   reward_gold_ci_hi: [0.3, 0.7, 0.5, 0.55, 0.3, 0.45, 0.6],
   reward_proxy_mean: [0.3, 1.2, 0.8, null, null, 0.6, 0.9],
+});
+
+/** The sweep's richer contract: interval kind, level, seeds, prompts and KL kind per row. */
+const withContract = summary.derive({
+  ci_kind: (d: { method: string }) => (d.method === "bon" ? "bootstrap" : "t"),
+  ci_level: () => 0.95,
+  n_seeds: (d: { method: string }) => (d.method === "bon" ? 1 : 3),
+  n_prompts: () => 512,
+  kl_kind: (d: { method: string }) => (d.method === "bon" ? "analytic" : "sampled"),
 });
 
 /** Every figure must be plain JSON: no NaN/Infinity, functions, or holes in arrays. */
@@ -36,33 +47,139 @@ function assertPlainJson(fig: Figure): void {
   }
 }
 
-Deno.test("frontierFigure() draws one trace per method, sorted by KL, labelled, with CIs", () => {
+/** The trace drawing `method` (by its legend group). */
+function traceOf(fig: Figure, method: string, axis = "y"): Trace {
+  const t = fig.data.find((t) => t.legendgroup === method && (t.yaxis ?? "y") === axis);
+  assert(t, `no trace for ${method} on ${axis}`);
+  return t;
+}
+
+const round = (v: (number | null)[] | undefined) =>
+  v?.map((x) => (x === null ? null : +x.toFixed(6)));
+
+Deno.test("frontierFigure() draws one trace per method in its fixed style, sorted by KL", () => {
   const oracle = [{ kl: 3, reward: 0.8, beta: 0.05 }, { kl: 0.5, reward: 0.4, beta: 0.5 }];
-  const fig = frontierFigure(summary, { label: ["beta", "n"], oracle });
+  const fig = frontierFigure(withContract, { label: ["beta", "n"], oracle });
   assertPlainJson(fig);
-  assertEquals(fig.data.map((t) => t.name), ["ppo", "dpo", "bon", "oracle π*_β"]);
-  const [ppo, dpo, bon, orc] = fig.data as [
-    Figure["data"][0],
-    Figure["data"][0],
-    Figure["data"][0],
-    Figure["data"][0],
-  ];
+  assertEquals(fig.data.map((t) => t.legendgroup), ["ppo", "dpo", "bon", "oracle"]);
+  assertEquals(fig.data.map((t) => t.name), [
+    "PPO",
+    "DPO",
+    "best-of-n<br>(KL analytic)",
+    "π*<sub>β</sub> (exact optimum)",
+  ]);
+  const ppo = traceOf(fig, "ppo"), bon = traceOf(fig, "bon"), orc = traceOf(fig, "oracle");
   assertEquals(ppo.x, [0.4, 1.5, 3.0]);
   assertEquals(ppo.y, [0.2, 0.45, 0.6]);
+  assertEquals([ppo.line?.color, ppo.marker?.color], [METHOD_STYLES.ppo!.color, "#0072B2"]);
+  assertEquals(traceOf(fig, "dpo").line?.color, METHOD_STYLES.dpo!.color);
+  // labels ride on the trace for the layout pass (placed without overlap), and on hover
   assertEquals(ppo.text, ["β=0.5", "β=0.1", "β=0.05"]);
-  assertEquals(ppo.mode, "lines+markers+text");
   assertEquals(bon.text, ["n=4", "n=16"]);
-  assertEquals(dpo.line?.color !== ppo.line?.color, true);
+  assertEquals([ppo.mode, ppo.meta?.placeLabels], ["lines+markers", true]);
+  assertStringIncludes(ppo.hovertemplate!, "%{text}");
   // error bars: distance from the mean to each end of the interval
-  assertEquals(ppo.error_y?.array.map((v) => Number(v!.toFixed(6))), [0.1, 0.05, 0.1]);
-  assertEquals(ppo.error_y?.arrayminus.map((v) => Number(v!.toFixed(6))), [0.1, 0.05, 0.1]);
-  assertEquals(ppo.error_x?.array.map((v) => Number(v!.toFixed(6))), [0.1, 0.3, 0.5]);
-  // oracle: dashed line, sorted by KL
-  assertEquals([orc.mode, orc.line?.dash, orc.x, orc.y], ["lines", "dash", [0.5, 3], [0.4, 0.8]]);
-  assertEquals(orc.text, ["β=0.5", "β=0.05"]);
-  assertEquals(fig.layout.xaxis?.title.text, "KL(π ‖ π_ref) [nats]");
-  assertEquals(fig.layout.yaxis?.title.text, "gold reward");
-  assertEquals(typeof fig.layout.title?.text, "string");
+  assertEquals(round(ppo.error_y?.array), [0.1, 0.05, 0.1]);
+  assertEquals(round(ppo.error_y?.arrayminus), [0.1, 0.05, 0.1]);
+  assertEquals(round(ppo.error_x?.array), [0.1, 0.3, 0.5]);
+  // analytic KL: open markers, and no horizontal bar although the columns hold one
+  assertEquals(bon.marker?.symbol, ["star-open", "star-open"]);
+  assertEquals(ppo.marker?.symbol, ["circle", "circle", "circle"]);
+  assertEquals(bon.error_x, undefined);
+  assertEquals(round(bon.error_y?.array), [0.05, 0.05]);
+  // oracle: dashed black line, sorted by KL
+  assertEquals([orc.mode, orc.line?.dash, orc.line?.color], ["lines", "dash", "#000000"]);
+  assertEquals([orc.x, orc.y, orc.text], [[0.5, 3], [0.4, 0.8], ["β=0.5", "β=0.05"]]);
+  assertEquals(fig.layout.xaxis?.title.text, "KL(π ‖ π<sub>ref</sub>) [nats]");
+  assertEquals(fig.layout.yaxis?.title.text, "gold reward [a.u.]");
+  assertEquals(
+    frontierFigure(summary, { units: { gold: "VADER compound" } }).layout.yaxis?.title.text,
+    "gold reward [VADER compound]",
+  );
+});
+
+Deno.test("frontierFigure() keeps each method's colour and marker whatever else is plotted", () => {
+  const styleOf = (t: aq.ColumnTable, m: string) => {
+    const tr = traceOf(frontierFigure(t), m);
+    return [tr.line?.color, tr.marker?.symbol?.[0], tr.line?.dash];
+  };
+  const ppoAlone = summary.filter((d: { method: string }) => d.method === "ppo");
+  const dpoFirst = summary.orderby(aq.desc("method"));
+  const unknown = summary.derive({
+    method: (d: { method: string }) => (d.method === "dpo" ? "my_new_loss" : d.method),
+  });
+  const ppo = styleOf(summary, "ppo");
+  assertEquals(styleOf(ppoAlone, "ppo"), ppo);
+  assertEquals(styleOf(dpoFirst, "ppo"), ppo);
+  assertEquals(styleOf(unknown, "ppo"), ppo);
+  assertEquals(styleOf(dpoFirst, "dpo"), styleOf(summary, "dpo"));
+  // an unknown method's style depends on its name only
+  const alone = unknown.filter((d: { method: string }) => d.method === "my_new_loss");
+  assertEquals(styleOf(alone, "my_new_loss"), styleOf(unknown, "my_new_loss"));
+});
+
+Deno.test("frontierFigure() captions the interval, its level and the seed and prompt counts", () => {
+  const caption = frontierFigure(withContract).layout.meta?.caption ?? "";
+  assertStringIncludes(caption, "Points: means over 1–3 seeds.");
+  assertStringIncludes(caption, "95% t-intervals over 3 seeds (PPO, DPO)");
+  assertStringIncludes(caption, "95% bootstrap intervals over 512 prompts of one seed (best-of-n)");
+  assertStringIncludes(caption, "Open markers: analytic KL (best-of-n: log n − (n−1)/n)");
+  assertStringIncludes(caption, "filled: KL estimated from samples on 512 prompts.");
+  // a level other than 95% is stated as it is
+  const ninety = withContract.derive({ ci_level: () => 0.9 });
+  assertStringIncludes(frontierFigure(ninety).layout.meta?.caption ?? "", "90% t-intervals");
+  // summariseOverSeeds' columns alone: read as its 95% t-intervals over n_runs seeds
+  const legacy = frontierFigure(summary).layout.meta?.caption ?? "";
+  assertStringIncludes(legacy, "Error bars: 95% t-intervals over 3 seeds (PPO, DPO, best-of-n).");
+  assertStringIncludes(legacy, "KL estimated from samples.");
+  // no interval columns at all
+  const bare = aq.table({ method: ["a"], kl: [1], reward_gold: [0.5] });
+  assertStringIncludes(
+    frontierFigure(bare).layout.meta?.caption ?? "",
+    "No error bars: the table has no intervals.",
+  );
+});
+
+Deno.test("frontierFigure() draws no t-interval from 2 seeds unless asked, and says why", () => {
+  const twoSeeds = withContract.derive({
+    n_seeds: (d: { method: string }) => (d.method === "dpo" ? 2 : d.method === "bon" ? 1 : 3),
+  });
+  const fig = frontierFigure(twoSeeds);
+  assertEquals(traceOf(fig, "dpo").error_y, undefined);
+  assert(traceOf(fig, "ppo").error_y !== undefined, "3 seeds keep their bars");
+  const caption = fig.layout.meta?.caption ?? "";
+  assertStringIncludes(
+    caption,
+    "No bars for DPO (2 seeds: a 95% t-interval from 2 seeds is ±9 s).",
+  );
+  assertStringIncludes(caption, "95% t-intervals over 3 seeds (PPO)");
+  const asked = frontierFigure(twoSeeds, { smallSampleIntervals: true });
+  assertEquals(round(traceOf(asked, "dpo").error_y?.array), [0.05, 0.05]);
+  assertStringIncludes(
+    asked.layout.meta?.caption ?? "",
+    "95% t-intervals over 2–3 seeds (PPO, DPO)",
+  );
+});
+
+Deno.test("frontierFigure() rejects bad interval columns in one line naming the value", () => {
+  const badKind = withContract.derive({ ci_kind: () => "sd" });
+  assertThrows(
+    () => frontierFigure(badKind),
+    KitError,
+    'column ci_kind row 0 is "sd"; allowed: t, bootstrap, none or empty',
+  );
+  const badKl = withContract.derive({ kl_kind: () => "exact" });
+  assertThrows(
+    () => frontierFigure(badKl),
+    KitError,
+    'column kl_kind row 0 is "exact"; allowed: analytic, sampled or empty',
+  );
+  const badLevel = withContract.derive({ ci_level: () => 95 });
+  assertThrows(
+    () => frontierFigure(badLevel),
+    KitError,
+    "column ci_level row 0 is 95; allowed: 0 < level < 1",
+  );
 });
 
 Deno.test("frontierFigure() on raw runs: no labels, no error bars, own axis titles", () => {
@@ -80,53 +197,105 @@ Deno.test("frontierFigure() on raw runs: no labels, no error bars, own axis titl
   );
 });
 
-Deno.test("overoptimisationFigure() draws gold solid and proxy dashed per method", () => {
-  const fig = overoptimisationFigure(summary);
+Deno.test("overoptimisationFigure() puts proxy and gold in two panels sharing the KL axis", () => {
+  const fig = overoptimisationFigure(withContract);
   assertPlainJson(fig);
-  // dpo has no proxy values, so it gets only its gold trace
-  assertEquals(fig.data.map((t) => t.name), [
-    "ppo gold",
-    "ppo proxy",
-    "dpo gold",
-    "bon gold",
-    "bon proxy",
+  // dpo has no proxy values, so it is drawn in the gold panel only
+  assertEquals(fig.data.map((t) => `${t.legendgroup}@${t.yaxis}`), [
+    "ppo@y",
+    "ppo@y2",
+    "dpo@y2",
+    "bon@y",
+    "bon@y2",
   ]);
-  const [gold, proxy] = fig.data as [Figure["data"][0], Figure["data"][0]];
-  assertEquals([gold.line?.dash, proxy.line?.dash], ["solid", "dash"]);
-  assertEquals(gold.line?.color, proxy.line?.color);
-  assertEquals(proxy.y, [0.3, 0.8, 1.2]);
-  assertEquals(fig.layout.xaxis?.title.text, "KL(π ‖ π_ref) [nats]");
-  assertEquals(fig.layout.yaxis?.title.text, "reward");
+  assertEquals(fig.data.map((t) => t.showlegend), [true, false, true, true, false]);
+  const proxy = traceOf(fig, "ppo", "y"), gold = traceOf(fig, "ppo", "y2");
+  assertEquals([proxy.y, gold.y], [[0.3, 0.8, 1.2], [0.2, 0.45, 0.6]]);
+  assertEquals([proxy.line?.color, gold.line?.color], [METHOD_STYLES.ppo!.color, "#0072B2"]);
+  assertEquals(traceOf(fig, "bon", "y2").marker?.symbol, ["star-open", "star-open"]);
+  assertEquals(fig.layout.grid, { rows: 2, columns: 1, pattern: "independent" });
+  assertEquals(fig.layout.yaxis?.title.text, "proxy reward [RM logit]");
+  assertEquals((fig.layout.yaxis2 as { title: { text: string } }).title.text, "gold reward [a.u.]");
+  assertEquals(
+    (fig.layout.xaxis2 as { title: { text: string } }).title.text,
+    "KL(π ‖ π<sub>ref</sub>) [nats]",
+  );
+  assertStringIncludes(fig.layout.meta?.caption ?? "", "Top: proxy (reward-model) reward");
 });
 
-Deno.test("curvesFigure() makes one subplot per metric and one colour per run", () => {
-  const metrics = aq.table({
-    run: ["r1", "r1", "r1", "r2", "r2", "r2"],
-    step: [0, 1, 2, 0, 1, 2],
-    "reward/gold": [0.1, null, 0.3, 0.2, null, 0.4],
-    "kl/ref": [0, 0.1, 0.2, 0, 0.2, 0.3],
-    "loss/policy": [1, 0.8, 0.7, 1.1, 0.9, 0.6],
-  });
-  const fig = curvesFigure(metrics, { ys: ["reward/gold", "kl/ref", "loss/policy"], run: "run" });
+/** A PPO run's metrics and a DPO run's: different metric columns. */
+const ppoRun = aq.table({
+  step: [0, 1, 2],
+  "reward/gold": [0.1, null, 0.3],
+  "kl/ref": [0, 0.1, 0.2],
+  "loss/policy": [1, 0.8, 0.7],
+}).derive({ run_id: () => "ppo-1", method: () => "ppo" });
+const dpoRun = aq.table({
+  step: [0, 1, 2],
+  "kl/ref": [0, 0.2, 0.3],
+  "loss/dpo": [0.69, 0.6, 0.5],
+  "rewards/margin": [0, 0.1, 0.3],
+}).derive({ run_id: () => "dpo-1", method: () => "dpo" });
+
+Deno.test("curvesFigure() keeps a DPO run's metrics when a PPO run's come first", () => {
+  const ys = ["reward/gold", "kl/ref", "loss/policy", "loss/dpo", "rewards/margin"];
+  const fig = curvesFigure([ppoRun, dpoRun], { ys, run: "run_id" });
   assertPlainJson(fig);
-  assertEquals(fig.data.length, 6);
-  assertEquals(fig.layout.grid, { rows: 2, columns: 2, pattern: "independent" });
-  assertEquals(fig.data.map((t) => `${t.name}@${t.xaxis}/${t.yaxis}`), [
-    "r1@x/y",
-    "r2@x/y",
-    "r1@x2/y2",
-    "r2@x2/y2",
-    "r1@x3/y3",
-    "r2@x3/y3",
+  assertEquals(fig.layout.grid, { rows: 3, columns: 2, pattern: "independent" });
+  // a run that never logs a metric has no trace in its subplot
+  assertEquals(fig.data.map((t) => `${t.legendgroup}@${t.yaxis}`), [
+    "ppo@y",
+    "ppo@y2",
+    "dpo@y2",
+    "ppo@y3",
+    "dpo@y4",
+    "dpo@y5",
   ]);
+  assertEquals([fig.data[4]!.x, fig.data[4]!.y], [[0, 1, 2], [0.69, 0.6, 0.5]]);
   // sparse metric: only logged steps are drawn
   assertEquals([fig.data[0]!.x, fig.data[0]!.y], [[0, 2], [0.1, 0.3]]);
-  assertEquals(fig.data.map((t) => t.showlegend), [true, true, false, false, false, false]);
-  assertEquals(fig.data[0]!.line?.color, fig.data[2]!.line?.color);
-  assertEquals((fig.layout.yaxis2 as { title: { text: string } }).title.text, "kl/ref");
-  assertEquals((fig.layout.xaxis3 as { title: { text: string } }).title.text, "step");
-  assertEquals(fig.layout.yaxis?.title.text, "reward/gold");
-  // a single run, single metric
+  // one legend entry per method, in the method's colour in every subplot
+  assertEquals(fig.data.map((t) => t.showlegend), [true, false, true, false, false, false]);
+  assertEquals(fig.data.map((t) => t.name), ["PPO", "PPO", "DPO", "PPO", "DPO", "DPO"]);
+  assertEquals(
+    [fig.data[0]!.line?.color, fig.data[4]!.line?.color],
+    [METHOD_STYLES.ppo!.color, METHOD_STYLES.dpo!.color],
+  );
+  // metric names with units title the subplots; only each column's last subplot names x
+  const titles = (fig.layout.annotations as { text: string }[]).map((a) => a.text);
+  assertEquals(titles, [
+    "gold reward [a.u.]",
+    "KL(π ‖ π<sub>ref</sub>) [nats]",
+    "policy loss [a.u.]",
+    "DPO-family loss [nats]",
+    "implicit reward margin [a.u.]",
+  ]);
+  const xTitle = (k: string) => (fig.layout[`xaxis${k}`] as { title: { text: string } }).title.text;
+  assertEquals(["", "2", "3", "4", "5"].map(xTitle), [
+    "",
+    "",
+    "",
+    "training step",
+    "training step",
+  ]);
+  assertStringIncludes(fig.layout.meta?.caption ?? "", "One line per run (2 runs)");
+});
+
+Deno.test("curvesFigure() without a method column colours runs by their names", () => {
+  const metrics = aq.table({
+    run: ["r1", "r1", "r2", "r2"],
+    step: [0, 1, 0, 1],
+    "kl/ref": [0, 0.1, 0, 0.2],
+  });
+  const fig = curvesFigure(metrics, { ys: ["kl/ref"], run: "run" });
+  assertEquals(fig.data.map((t) => t.name), ["r1", "r2"]);
+  assert(fig.data[0]!.line?.color !== fig.data[1]!.line?.color, "runs differ in colour");
+  // a run's colour does not depend on the other runs present
+  const alone = curvesFigure(metrics.filter((d: { run: string }) => d.run === "r2"), {
+    ys: ["kl/ref"],
+    run: "run",
+  });
+  assertEquals(alone.data[0]!.line?.color, fig.data[1]!.line?.color);
   const one = curvesFigure(metrics, { ys: ["kl/ref"] });
   assertEquals([one.data.length, one.layout.grid?.columns], [1, 1]);
   assertThrows(() => curvesFigure(metrics, { ys: ["beta"] }), KitError, 'no metric column "beta"');

@@ -1,6 +1,14 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import * as aq from "arquero";
-import { figureHtml, PLOTLY_VERSION, plotlyBundle, writeFigureHtml } from "../lib/plot/html.ts";
+import {
+  figureHtml,
+  PLOTLY_FILE,
+  PLOTLY_VERSION,
+  plotlyBundle,
+  plotlyBundlePath,
+  writeFigureHtml,
+  writePlotlyBundle,
+} from "../lib/plot/html.ts";
 import {
   displayFigure,
   displayTable,
@@ -9,6 +17,7 @@ import {
   type JupyterApi,
 } from "../lib/plot/display.ts";
 import { scatterFigure } from "../lib/plot/scatter.ts";
+import { sizeFigure } from "../lib/plot/size_figure.ts";
 
 const fig = scatterFigure([1, 2], [3, 4], {
   title: "RM </script> vs gold",
@@ -28,7 +37,9 @@ Deno.test("figureHtml() embeds the pinned plotly bundle and the figure JSON", ()
   assertStringIncludes(html, '"text":"RM \\u003c/script> vs gold"');
   assertEquals(html.split("</script>").length - 1, 2);
   const json = /const figures = (.*);\n/.exec(html)?.[1];
-  assertEquals(JSON.parse(json!), [fig, fig]);
+  const screen = sizeFigure(fig, "screen");
+  assertEquals(JSON.parse(json!), [screen, screen]);
+  assertEquals(screen.layout.width, 900);
   // nothing outside the inline bundle loads from the network
   assert(!/src="http/.test(html.replace(plotlyBundle(), "")), "no network fetch");
 });
@@ -39,6 +50,32 @@ Deno.test("writeFigureHtml() writes the page atomically", async () => {
   const html = await Deno.readTextFile(`${dir}/plots/f.html`);
   assertStringIncludes(html, "<title>one</title>");
   assertEquals([...Deno.readDirSync(`${dir}/plots`)].map((e) => e.name), ["f.html"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("pages with plotly 'beside' share one plotly.min.js, written once", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeFigureHtml(`${dir}/a.html`, fig, { title: "a", plotly: "beside" });
+  const first = await Deno.stat(`${dir}/${PLOTLY_FILE}`);
+  await writeFigureHtml(`${dir}/b.html`, fig, { title: "b", plotly: "beside" });
+  const second = await Deno.stat(`${dir}/${PLOTLY_FILE}`);
+  // the second page reused the file: same inode and mtime
+  assertEquals([second.ino, second.mtime?.getTime()], [first.ino, first.mtime?.getTime()]);
+  assertEquals(first.size, (await Deno.stat(plotlyBundlePath())).size);
+  for (const page of ["a", "b"]) {
+    const html = await Deno.readTextFile(`${dir}/${page}.html`);
+    assertStringIncludes(html, `<script src="${PLOTLY_FILE}"></script>`);
+    assert(html.length < 50_000, `page ${page} is ${html.length} bytes: bundle inlined?`);
+  }
+  // a stale bundle is replaced
+  await Deno.writeTextFile(`${dir}/${PLOTLY_FILE}`, "/*! plotly.js v1.0.0 */");
+  await writePlotlyBundle(dir);
+  assertEquals((await Deno.stat(`${dir}/${PLOTLY_FILE}`)).size, first.size);
+  // a caller-given path
+  assertStringIncludes(
+    figureHtml(fig, { plotly: { src: "../js/p.js" } }),
+    '<script src="../js/p.js">',
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -60,7 +97,11 @@ Deno.test("displayFigure() sends the plotly mime bundle, inlining plotly.js only
   assertEquals(await displayFigure(fig, { api }), true);
   assertEquals(await displayFigure(fig, { api, displayId: "d1" }), true);
   const [first, second] = sent as [typeof sent[0], typeof sent[0]];
-  assertEquals(first.obj["application/vnd.plotly.v1+json"], { data: fig.data, layout: fig.layout });
+  const screen = sizeFigure(fig, "screen");
+  assertEquals(first.obj["application/vnd.plotly.v1+json"], {
+    data: screen.data,
+    layout: screen.layout,
+  });
   assertEquals([first.options, second.options], [{ raw: true }, { raw: true, display_id: "d1" }]);
   const html1 = first.obj["text/html"] as string, html2 = second.obj["text/html"] as string;
   assertStringIncludes(html1, `plotly.js v${PLOTLY_VERSION}`);
@@ -71,7 +112,7 @@ Deno.test("displayFigure() sends the plotly mime bundle, inlining plotly.js only
   assert((figureBundle(fig, false)["text/html"] as string).length < 5000);
 });
 
-Deno.test("displayTable() sends arquero's HTML and a Markdown fallback", async () => {
+Deno.test("displayTable() sends the kit's HTML table and an aligned Markdown fallback", async () => {
   let got: Record<string, string> = {};
   const api: JupyterApi = {
     display: (obj) => {
@@ -80,10 +121,16 @@ Deno.test("displayTable() sends arquero's HTML and a Markdown fallback", async (
     },
     broadcast: async () => {},
   };
-  const t = aq.table({ method: ["ppo", "dpo", "bon"], reward: [1, 2, 3] });
+  const t = aq.table({ method: ["ppo", "dpo", "bon"], reward: [1.23456, null, 3] });
   assertEquals(await displayTable(t, { api, limit: 2 }), true);
   assertStringIncludes(got["text/html"]!, "<table");
   assertStringIncludes(got["text/html"]!, "(2 of 3 rows)");
+  assertStringIncludes(got["text/html"]!, '<td style="text-align:right">1.23</td>');
+  assert(!got["text/html"]!.includes("null"), "missing values are blank");
   assert(!got["text/html"]!.includes("bon"), "limit respected");
-  assertStringIncludes(got["text/plain"]!, "|method|reward|");
+  assertEquals(
+    got["text/plain"]!,
+    "| method | reward |\n| ------ | -----: |\n| ppo    |   1.23 |\n| dpo    |        |\n" +
+      "(2 of 3 rows)",
+  );
 });

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import {
   entropyFromLogits,
   explainedVariance,
@@ -147,7 +147,7 @@ Deno.test({
     const g = grad.dataSync();
     const nReal = 6;
     cases.forEach(([a, r, flows], i) => {
-      // d/dlogp of −A·ratio/N is −A·ratio/N.
+      // d/d log π of −A·ratio/N is −A·ratio/N.
       assertAlmostEquals(g[i]!, flows ? -a * r / nReal : 0, 1e-6, `token ${i}: ${g[i]}`);
       if (flows) assert(Math.abs(g[i]!) > 0.01);
     });

@@ -166,3 +166,54 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name:
+    "buildPreferenceDataset() records whether each completion finished, keeping the first repeat's flag",
+  async fn() {
+    const flagged: CompletionSampler = (prompts) =>
+      Promise.resolve(prompts.map(() => [
+        { text: "good", finished: true },
+        { text: "bad", finished: false },
+        { text: "good", finished: false }, // a repeat: dropped with its flag
+        { text: "fine film", finished: false },
+      ]));
+    const t = await buildPreferenceDataset({ ...base, prompts: ["p"], sample: flagged });
+    assertEquals(t.columnNames().slice(6), ["chosen_finished", "rejected_finished"]);
+    const finished: Record<string, boolean> = { good: true, bad: false, "fine film": false };
+    for (const row of t.objects() as Required<PreferenceRow>[]) {
+      assertEquals(row.chosen_finished, finished[row.chosen]);
+      assertEquals(row.rejected_finished, finished[row.rejected]);
+    }
+    assertEquals(t.numRows(), 3);
+  },
+});
+
+Deno.test({
+  name:
+    "buildPreferenceDataset() with a tying annotator labels equal-gold pairs like any other and marks ties",
+  async fn() {
+    // "the film" and "a story" have no sentiment word: equal gold (0), kept and labelled.
+    const neutral: CompletionSampler = (prompts) =>
+      Promise.resolve(prompts.map(() => ["the film", "a story", "good", "awful"]));
+    const t = await buildPreferenceDataset({
+      ...base,
+      prompts: Array.from({ length: 200 }, (_, i) => `p${i}`),
+      sample: neutral,
+      annotator: plackettLuce(0.2, { nu: 2 }),
+    });
+    assertEquals(t.columnNames().at(-1), "tie");
+    assertEquals(t.numRows(), 200 * 6);
+    let equalPairs = 0, equalTies = 0;
+    for (const row of t.objects() as Required<PreferenceRow>[]) {
+      assertEquals(Number.isNaN(row.p_correct), row.tie, "p_correct is NaN exactly on ties");
+      if (row.gold_chosen === row.gold_rejected) {
+        equalPairs++;
+        if (row.tie) equalTies++;
+      }
+    }
+    assertEquals(equalPairs, 200, "one equal-gold pair per prompt, none filtered");
+    // P(tie) at equal rewards is ν/(2 + ν) = 1/2: 100 ± 4·√50 ≈ ±28.
+    assert(Math.abs(equalTies - 100) < 4 * Math.sqrt(50), `ties of equal pairs ${equalTies}`);
+  },
+});

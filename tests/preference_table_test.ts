@@ -312,3 +312,61 @@ Deno.test({
     assertEquals(t.get("p_correct", 1), 0.001);
   },
 });
+
+Deno.test({
+  name:
+    "tie and finished columns round-trip as booleans in CSV, JSON and JSONL, with tie rows' p_correct NaN",
+  async fn() {
+    const rows: PreferenceRow[] = [
+      { ...ROWS[0]!, tie: false, chosen_finished: true, rejected_finished: false },
+      { ...ROWS[1]!, p_correct: NaN, tie: true, chosen_finished: false, rejected_finished: true },
+    ];
+    const table = preferenceTable(rows);
+    for (const ext of ["csv", "json", "jsonl"]) {
+      const path = await tempFile(`prefs.${ext}`);
+      await savePreferences(table, path);
+      const back = await loadPreferences(path);
+      assertEquals(back.columnNames().slice(6), ["tie", "chosen_finished", "rejected_finished"]);
+      sameRows(back.objects() as Record<string, unknown>[], rows);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "preferenceTable() fills missing booleans with their defaults; the CSV reader takes 1/0/empty and names a bad one",
+  async fn() {
+    const t = preferenceTable([
+      { prompt: "a", chosen: "b", rejected: "c", tie: true },
+      { prompt: "a", chosen: "d", rejected: "e", rejected_finished: false },
+    ]);
+    assertEquals(t.array("tie") as unknown as boolean[], [true, false]);
+    assertEquals(t.array("rejected_finished") as unknown as boolean[], [true, false]);
+    assert(!t.columnNames().includes("chosen_finished"), "absent everywhere → no column");
+    const csv = await tempFile(
+      "b.csv",
+      "prompt,chosen,rejected,tie,chosen_finished\na,b,c,1,0\na,d,e,,TRUE\n",
+    );
+    assertEquals((await loadPreferences(csv)).objects(), [
+      { prompt: "a", chosen: "b", rejected: "c", tie: true, chosen_finished: false },
+      { prompt: "a", chosen: "d", rejected: "e", tie: false, chosen_finished: true },
+    ]);
+    const bad = await tempFile("bad.csv", "prompt,chosen,rejected,tie\na,b,c,yes\n");
+    await assertRejects(
+      () => loadPreferences(bad),
+      FileFormatError,
+      `line 2: "tie" must be true or false, got "yes"`,
+    );
+    assertThrows(
+      () =>
+        preferenceTable([{
+          prompt: "a",
+          chosen: "b",
+          rejected: "c",
+          tie: 1 as unknown as boolean,
+        }]),
+      ConfigError,
+      `row 0: "tie" must be true or false, got 1`,
+    );
+  },
+});

@@ -109,3 +109,33 @@ Deno.test({
     assertEquals(promptText(["the", "play", ",", '"', "hamlet", '"', ","]), 'the play, "hamlet",');
   },
 });
+
+Deno.test("makePrompts() keeps every prompt within maxTokens as counted by `tokens`", () => {
+  const sentences = Array.from(
+    { length: 40 },
+    (_, i) => Array.from({ length: 12 }, (_, j) => (j % 3 === 0 ? `longword${i}` : `w${j}`)),
+  );
+  // a "longword" costs 3 tokens, other words 1
+  const tokens = (w: readonly string[]) =>
+    w.reduce((n, x) => n + (x.startsWith("long") ? 3 : 1), 0);
+  const prompts = makePrompts(sentences, {
+    count: 30,
+    minWords: 2,
+    maxWords: 8,
+    seed: 3,
+    maxTokens: 6,
+    tokens,
+  });
+  assertEquals(prompts.length, 30);
+  for (const p of prompts) assert(tokens(p) <= 6, p.join(" "));
+  // 3 words (5 tokens) is the longest prefix that fits: some prompts reach it, none pass it
+  assert(prompts.some((p) => p.length === 3) && prompts.every((p) => p.length <= 3));
+  // without the limit the same draw is longer somewhere
+  const free = makePrompts(sentences, { count: 30, minWords: 2, maxWords: 8, seed: 3 });
+  assert(free.some((p) => tokens(p) > 6));
+  assertThrows(
+    () => makePrompts(sentences, { count: 5, minWords: 2, seed: 1, maxTokens: 3, tokens }),
+    ConfigError,
+    "with the prompt in at most 3 tokens",
+  );
+});

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { bradleyTerryLoss } from "../lib/losses/reward.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { assertAllClose, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";

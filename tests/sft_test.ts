@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { sftConfig, trainSft } from "../lib/train/sft.ts";
 import { warmupCosine } from "../lib/train/schedule.ts";

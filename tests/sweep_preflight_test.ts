@@ -17,7 +17,7 @@ import {
 import { resultsName } from "../experiments/canonical/plan.ts";
 import { merge } from "../experiments/results_tools.ts";
 import { writeShardSummary } from "../lib/sweep/shard.ts";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { ConfigError, KitError, ResourceError } from "../lib/util/errors.ts";
 import { withFsFault } from "./_fs_fault.ts";
 import { incompleteFiles } from "./_sweep_process.ts";

@@ -33,6 +33,7 @@ Deno.test("sweepTempFiles() removes dead processes' leftovers, and nothing else"
     join(root, `.ppo__beta0.1__seed1__12345678.publish-${dead}`),
     join(tmp, `rlhf-xdg-${dead}-x1y2`),
     join(tmp, "kit-chromium-old"),
+    join(tmp, `kit-chromium-${dead}-s1`),
   ];
   const kept = [
     join(root, "summary.csv"), // a result
@@ -42,24 +43,25 @@ Deno.test("sweepTempFiles() removes dead processes' leftovers, and nothing else"
     join(root, ".cache", "sft", `.abc.partial-${dead}`), // the stage cache's to resume
     join(tmp, `rlhf-xdg-${Deno.pid}-a`),
     join(tmp, "kit-chromium-new"), // a browser may be using it
+    join(tmp, `kit-chromium-${Deno.pid}-s2`), // ours
     join(tmp, "1e3172699745ed8"), // not named by the kit
   ];
   await Deno.mkdir(join(root, "plots"), { recursive: true });
   await Deno.mkdir(join(root, ".cache", "sft"), { recursive: true });
   for (const p of gone) {
     const dir = /discarded|publish|xdg|chromium/.test(p);
-    await make(p, { dir, age: p.includes("chromium") ? 7_200_000 : min, bytes: 1_000_000 });
+    await make(p, { dir, age: p.endsWith("-old") ? 7_200_000 : min, bytes: 1_000_000 });
   }
   for (const p of kept) {
     const dir = /partial|xdg|chromium|1e31/.test(p);
-    await make(p, { dir, age: p.includes("fresh") || p.includes("new") ? 0 : min * 100 });
+    await make(p, { dir, age: p.includes("fresh") || p.endsWith("-new") ? 0 : min * 100 });
   }
   const logs: string[] = [];
   const res = await sweepTempFiles(root, { tmpDir: tmp, log: (m) => logs.push(m) });
   assertEquals(res.removed.sort(), [...gone].sort());
-  assertEquals(res.bytes, 8_000_000);
+  assertEquals(res.bytes, 9_000_000);
   assertEquals(logs, [
-    "removed 8 temp file(s) and director(ies) left by stopped processes (8.0 MB)",
+    "removed 9 temp file(s) and director(ies) left by stopped processes (9.0 MB)",
   ]);
   for (const p of kept) assertEquals(await Deno.stat(p).then(() => true, () => false), true, p);
   // nothing left to sweep: silent

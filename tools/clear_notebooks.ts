@@ -2,7 +2,7 @@
  * `deno task notebooks:clear [--check] [notebook.ipynb ...]`
  *
  * Clears the outputs of `notebooks/*.ipynb` in place (execution counts, outputs, run
- * metadata; see `clearOutputs` in `lib/util/notebook_check.ts`), so committed notebooks
+ * metadata; see `clearOutputs` in `tools/notebook_check.ts`), so committed notebooks
  * carry code and prose only; executed copies live in `results/notebooks/`. A notebook
  * that is already clear is not rewritten.
  *
@@ -23,7 +23,7 @@ import {
   isCleared,
   parseNotebook,
   serializeNotebook,
-} from "../lib/util/notebook_check.ts";
+} from "./notebook_check.ts";
 
 /** Repository root (this file is `tools/clear_notebooks.ts`). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");

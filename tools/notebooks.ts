@@ -35,7 +35,7 @@ import {
   parseNotebook,
   plotlyOutputCount,
   stripAnsi,
-} from "../lib/util/notebook_check.ts";
+} from "./notebook_check.ts";
 
 /** Repository root (this file is `tools/notebooks.ts`). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");

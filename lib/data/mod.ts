@@ -12,6 +12,7 @@ export * from "./detokenize.ts";
 export * from "./lm_batches.ts";
 export * from "./load_tokenizer.ts";
 export * from "./preference_dataset.ts";
+export * from "./preference_pairs.ts";
 export * from "./preference_table.ts";
 export * from "./prompts.ts";
 export * from "./response_batch.ts";

@@ -15,16 +15,27 @@ import type { GoldReward } from "../rewards/types.ts";
 import type { Annotator, PairMode } from "./annotators.ts";
 import { type PreferenceRow, preferenceTable } from "./preference_table.ts";
 
+/** A sampled completion and whether the sampler stopped it with EOS (not at the length limit). */
+export interface SampledCompletion {
+  /** The decoded completion, without EOS. */
+  text: string;
+  /** True when the model emitted EOS; false when it was cut at the length limit. */
+  finished: boolean;
+}
+
 /**
- * Draws `k` completions for each prompt; returns one list of k strings per prompt, in
- * prompt order. `seed` is derived from the data set's seed: a sampler that uses it makes
- * the whole data set a function of that seed (one that ignores it must be seeded itself).
+ * Draws `k` completions for each prompt; returns one list of k completions per prompt, in
+ * prompt order: {@link SampledCompletion}s, or plain strings when the sampler does not know
+ * whether they finished (then they are taken as finished, and the table has no
+ * `chosen_finished`/`rejected_finished` columns). `seed` is derived from the data set's
+ * seed: a sampler that uses it makes the whole data set a function of that seed (one that
+ * ignores it must be seeded itself).
  */
 export type CompletionSampler = (
   prompts: string[],
   k: number,
   seed: number,
-) => Promise<string[][]>;
+) => Promise<(string | SampledCompletion)[][]>;
 
 /** Inputs of {@link buildPreferenceDataset}. */
 export interface PreferenceDatasetOptions {
@@ -50,10 +61,12 @@ export interface PreferenceDatasetOptions {
  * Build a simulated preference data set.
  *
  * For each prompt: draw k completions with `sample`; drop empty (all-whitespace)
- * completions and repeats of an identical string, keeping first occurrences; score the
- * rest with `gold`; label them with `annotator.label` (2 left → one Bradley–Terry
- * comparison; more → a Plackett–Luce ranking turned into pairs by `pairs`). A prompt with
- * fewer than 2 distinct non-empty completions yields no rows.
+ * completions and repeats of an identical string, keeping first occurrences (and their
+ * finished flag); score the rest with `gold`; label them with `annotator.label` (2 left →
+ * one Bradley–Terry comparison; more → a Plackett–Luce ranking turned into pairs by
+ * `pairs`; ties as the annotator's ν says). A prompt with fewer than 2 distinct non-empty
+ * completions yields no rows. Nothing is filtered on the gold reward: pairs of equal gold
+ * are labelled like any other (a coin flip, or a tie when ν > 0), as a person would.
  *
  * Why drop them first: an identical pair carries no preference (the label would be a coin
  * flip on equal rewards and teaches a reward model nothing), and an empty completion
@@ -67,7 +80,9 @@ export interface PreferenceDatasetOptions {
  * depend only on `seed`, its position and its completions.
  *
  * @returns a table with columns prompt, chosen, rejected, gold_chosen, gold_rejected,
- *   p_correct; rows grouped by prompt in prompt order.
+ *   p_correct, then `tie` when the annotator can declare ties (ν > 0) and
+ *   `chosen_finished`/`rejected_finished` when the sampler reports them; rows grouped by
+ *   prompt in prompt order.
  * @throws ConfigError for k < 2, no prompts, a bad batchSize, a sampler that returns the
  *   wrong shape, or a non-finite gold reward.
  */
@@ -95,6 +110,7 @@ export async function buildPreferenceDataset(
   const labelSeed = root.nextUint32();
 
   const rows: PreferenceRow[] = [];
+  let reportsFinished = false;
   for (let b = 0; b < prompts.length; b += batchSize) {
     const batch = prompts.slice(b, b + batchSize);
     const completions = await sample(batch, k, (samplerSeed + b) >>> 0);
@@ -102,7 +118,15 @@ export async function buildPreferenceDataset(
     for (let j = 0; j < batch.length; j++) {
       const i = b + j;
       const prompt = batch[j]!;
-      const distinct = [...new Set(completions[j]!.filter((c) => c.trim() !== ""))];
+      const finishedOf = new Map<string, boolean>();
+      for (const c of completions[j]!) {
+        const text = typeof c === "string" ? c : c.text;
+        if (typeof c !== "string") reportsFinished = true;
+        if (text.trim() !== "" && !finishedOf.has(text)) {
+          finishedOf.set(text, typeof c === "string" ? true : c.finished);
+        }
+      }
+      const distinct = [...finishedOf.keys()];
       if (distinct.length < 2) continue;
       const rewards = Array.from(gold.scoreBatch(distinct.map(() => prompt), distinct));
       rewards.forEach((r, c) => {
@@ -113,21 +137,31 @@ export async function buildPreferenceDataset(
         }
       });
       for (const label of annotator.label(rewards, new Rng(labelSeed).fork(i), pairs)) {
+        const chosen = distinct[label.chosen]!, rejected = distinct[label.rejected]!;
         rows.push({
           prompt,
-          chosen: distinct[label.chosen]!,
-          rejected: distinct[label.rejected]!,
+          chosen,
+          rejected,
           gold_chosen: rewards[label.chosen]!,
           gold_rejected: rewards[label.rejected]!,
           p_correct: label.pCorrect,
+          ...(annotator.nu > 0 ? { tie: label.tie } : {}),
+          chosen_finished: finishedOf.get(chosen)!,
+          rejected_finished: finishedOf.get(rejected)!,
         });
       }
+    }
+  }
+  if (!reportsFinished) {
+    for (const row of rows) {
+      delete row.chosen_finished;
+      delete row.rejected_finished;
     }
   }
   return preferenceTable(rows);
 }
 
-/** The sampler must return, per prompt, a list of k strings. */
+/** The sampler must return, per prompt, a list of k strings or {@link SampledCompletion}s. */
 function checkSamples(prompts: string[], k: number, completions: unknown): void {
   if (!Array.isArray(completions) || completions.length !== prompts.length) {
     throw new ConfigError(
@@ -137,9 +171,14 @@ function checkSamples(prompts: string[], k: number, completions: unknown): void 
     );
   }
   completions.forEach((list, j) => {
-    if (!Array.isArray(list) || list.length !== k || list.some((c) => typeof c !== "string")) {
+    const ok = (c: unknown) =>
+      typeof c === "string" ||
+      (typeof c === "object" && c !== null && typeof (c as SampledCompletion).text === "string" &&
+        typeof (c as SampledCompletion).finished === "boolean");
+    if (!Array.isArray(list) || list.length !== k || !list.every(ok)) {
       throw new ConfigError(
-        `sample must return ${k} strings for prompt ${show(prompts[j])}, got ${show(list)}`,
+        `sample must return ${k} strings for prompt ${show(prompts[j])} ` +
+          `(or {text, finished} objects), got ${show(list)}`,
       );
     }
   });

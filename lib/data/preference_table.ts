@@ -11,7 +11,15 @@
  * | gold_chosen   | number | no       | gold reward r(x, y_w)                            |
  * | gold_rejected | number | no       | gold reward r(x, y_l)                            |
  * | p_correct     | number | no       | P(label agrees with the gold order), see annotators.ts |
+ * | tie           | boolean| no       | the annotator declared no preference (default false) |
+ * | chosen_finished   | boolean | no   | y_w ended with EOS, not at the length limit (default true) |
+ * | rejected_finished | boolean | no   | y_l ended with EOS (default true)                |
  *
+ * A tie row lists its two completions in an arbitrary order and has p_correct NaN. The
+ * defaults are how files written before these columns existed are read: no ties, and
+ * every completion taken as finished (which is how they were then used).
+ * Booleans are written `true`/`false` in CSV; the reader also takes 1/0 and empty (the
+ * default).
  * Files are what pandas reads (`pd.read_csv`, `pd.read_json(lines=True)`,
  * `pd.read_json`); writes are atomic (temp file + rename). Loading checks every row and
  * reports all bad rows at once, with their line numbers, in one FileFormatError. The CSV
@@ -30,18 +38,37 @@ import { checkField } from "../util/schema.ts";
 
 /** One preference pair. Optional numbers may be NaN when unknown. */
 export interface PreferenceRow {
+  /** The prompt text the two completions continue. */
   prompt: string;
+  /** The completion the annotator preferred (y_w). */
   chosen: string;
+  /** The completion the annotator rejected (y_l). */
   rejected: string;
+  /** Hidden gold reward of `chosen` (for analysis only; never trained on). */
   gold_chosen?: number;
+  /** Hidden gold reward of `rejected`. */
   gold_rejected?: number;
+  /** Probability that the label agrees with the gold reward order (see `annotators.ts`). */
   p_correct?: number;
+  /** The annotator declared no preference (default false). */
+  tie?: boolean;
+  /** `chosen` ended with EOS rather than at the length limit (default true). */
+  chosen_finished?: boolean;
+  /** `rejected` ended with EOS rather than at the length limit (default true). */
+  rejected_finished?: boolean;
 }
 
 /** Columns every preference table and file must have (non-empty strings). */
 export const REQUIRED_COLUMNS = ["prompt", "chosen", "rejected"] as const;
 /** Optional numeric columns, kept when present. */
 export const OPTIONAL_COLUMNS = ["gold_chosen", "gold_rejected", "p_correct"] as const;
+/** Optional boolean columns, kept when present; their value where missing. */
+export const BOOLEAN_COLUMNS = {
+  tie: false,
+  chosen_finished: true,
+  rejected_finished: true,
+} as const;
+const BOOLEAN_NAMES = Object.keys(BOOLEAN_COLUMNS) as (keyof typeof BOOLEAN_COLUMNS)[];
 /** File extensions {@link savePreferences} and {@link loadPreferences} understand. */
 export const PREFERENCE_EXTENSIONS = [".csv", ".json", ".jsonl"] as const;
 
@@ -50,7 +77,7 @@ const MAX_PROBLEMS = 20;
 
 /**
  * Build a preference table from rows. Optional columns appear when any row has them
- * (missing entries become NaN).
+ * (missing numbers become NaN, missing booleans their {@link BOOLEAN_COLUMNS} default).
  * @throws ConfigError listing rows (0-based) whose prompt/chosen/rejected are missing,
  *   not strings or empty.
  * @example
@@ -70,6 +97,11 @@ export function preferenceTable(rows: readonly PreferenceRow[]): aq.ColumnTable 
   for (const c of REQUIRED_COLUMNS) columns[c] = rows.map((r) => r[c]);
   for (const c of OPTIONAL_COLUMNS) {
     if (rows.some((r) => r[c] !== undefined)) columns[c] = rows.map((r) => r[c] ?? NaN);
+  }
+  for (const c of BOOLEAN_NAMES) {
+    if (rows.some((r) => r[c] !== undefined)) {
+      columns[c] = rows.map((r) => r[c] ?? BOOLEAN_COLUMNS[c]);
+    }
   }
   return aq.table(columns);
 }
@@ -100,9 +132,10 @@ export async function savePreferences(table: aq.ColumnTable, path: string): Prom
  * `.jsonl`). Columns prompt, chosen and rejected are required and must be non-empty in
  * every row, and chosen must differ from rejected; gold_chosen, gold_rejected and
  * p_correct are optional finite numbers (empty, `NaN` or null → NaN, unknown), written as
- * decimals (not hex, not Infinity, not blank), p_correct a probability in [0, 1]; other
- * columns are kept as they are (CSV: strings). A file with a NUL byte, or a CSV row with
- * fewer fields than the header (a truncated file), is refused.
+ * decimals (not hex, not Infinity, not blank), p_correct a probability in [0, 1]; tie,
+ * chosen_finished and rejected_finished are optional booleans (empty or null → their
+ * default); other columns are kept as they are (CSV: strings). A file with a NUL byte, or
+ * a CSV row with fewer fields than the header (a truncated file), is refused.
  * @throws FileFormatError naming the file and, for bad rows, every line number at once,
  *   e.g. `prefs.csv: line 4: empty "chosen"; line 7: missing "rejected"`. Also for a
  *   missing file, an unknown extension, bad JSON (with its line), a missing required
@@ -146,18 +179,20 @@ export async function loadPreferences(path: string): Promise<aq.ColumnTable> {
   }
   if (problems.length) throw new FileFormatError(`${path}: ${joinProblems(problems)}`);
 
+  const known: readonly string[] = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS, ...BOOLEAN_NAMES];
   const order = [
-    ...REQUIRED_COLUMNS,
-    ...OPTIONAL_COLUMNS.filter((c) => names.includes(c)),
-    ...names.filter((c) =>
-      !(REQUIRED_COLUMNS as readonly string[]).includes(c) &&
-      !(OPTIONAL_COLUMNS as readonly string[]).includes(c)
-    ),
+    ...known.filter((c) => names.includes(c)),
+    ...names.filter((c) => !known.includes(c)),
   ];
   const columns: Record<string, unknown[]> = {};
   for (const c of order) {
     const optional = (OPTIONAL_COLUMNS as readonly string[]).includes(c);
-    columns[c] = records.map((r) => r.row[c] ?? (optional ? NaN : null));
+    const fallback = c in BOOLEAN_COLUMNS
+      ? BOOLEAN_COLUMNS[c as keyof typeof BOOLEAN_COLUMNS]
+      : optional
+      ? NaN
+      : null;
+    columns[c] = records.map((r) => r.row[c] ?? fallback);
   }
   return aq.table(columns);
 }
@@ -221,6 +256,12 @@ function checkRow(row: Record<string, unknown>, where: string, problems: string[
       problems.push(`${where}: ${show(c)} must be finite, got ${v}`);
     } else if (c === "p_correct" && (v < 0 || v > 1)) {
       problems.push(`${where}: "p_correct" must be a probability in [0, 1], got ${v}`);
+    }
+  }
+  for (const c of BOOLEAN_NAMES) {
+    const v = row[c];
+    if (v !== undefined && v !== null && typeof v !== "boolean") {
+      problems.push(`${where}: ${show(c)} must be true or false, got ${show(v)}`);
     }
   }
   if (typeof row.chosen === "string" && row.chosen !== "" && row.chosen === row.rejected) {
@@ -331,6 +372,16 @@ function csvRecords(text: string, path: string): SourceRow[] {
         // "Infinity"); anything else stays a string so checkRow names it.
         const t = v.trim();
         row[name] = v === "" || /^nan$/i.test(t) ? NaN : DECIMAL.test(t) ? Number(t) : v;
+      } else if (name in BOOLEAN_COLUMNS) {
+        const t = v.trim().toLowerCase();
+        // Unknown spellings stay strings so that checkRow reports them with their line.
+        row[name] = t === ""
+          ? undefined
+          : t === "true" || t === "1"
+          ? true
+          : t === "false" || t === "0"
+          ? false
+          : v;
       } else row[name] = v;
     });
     if (fields.length < names.length) {

@@ -24,6 +24,14 @@ export interface PromptOptions {
   minContinuation?: number;
   /** Shortest usable sentence (default `minWords + minContinuation`). */
   minSentenceWords?: number;
+  /**
+   * Most tokens in a prompt, counted by `tokens` (default: no limit). A subword tokenizer
+   * splits words into several tokens, so a model's context bounds tokens, not words: a
+   * prompt is as long as `maxWords` allows and its tokens fit.
+   */
+  maxTokens?: number;
+  /** Tokens of a prompt's words (with `maxTokens`), e.g. `(w) => tok.encode(w).length`. */
+  tokens?: (words: readonly string[]) => number;
 }
 
 /**
@@ -65,14 +73,29 @@ export function makePrompts(
     minWords + minContinuation,
   );
 
-  const usable = sentences.filter((s) => s.length >= minSentence);
+  const maxTokens = opts.maxTokens ?? Infinity;
+  const tokens = opts.tokens ?? ((w: readonly string[]) => w.length);
+  // The longest prompt of a sentence: up to maxWords words, a continuation left, and at most
+  // maxTokens tokens (0 when even minWords words do not fit).
+  const longestOf = (s: readonly string[]) => {
+    let n = Math.min(maxWords, s.length - minContinuation);
+    while (n >= minWords && tokens(s.slice(0, n)) > maxTokens) n--;
+    return n;
+  };
+  const usable = sentences.filter((s) => s.length >= minSentence && longestOf(s) >= minWords);
   if (count > 0 && usable.length === 0) {
     throw new ConfigError(
       `makePrompts: none of the ${sentences.length} sentences has the ${minSentence} words ` +
-        `a ${minWords}-word prompt plus a ${minContinuation}-word continuation need`,
+        `a ${minWords}-word prompt plus a ${minContinuation}-word continuation need` +
+        (Number.isFinite(maxTokens) ? ` with the prompt in at most ${maxTokens} tokens` : ""),
     );
   }
-  const longest = (s: readonly string[]) => Math.min(maxWords, s.length - minContinuation);
+  const longestCache = new Map<readonly string[], number>();
+  const longest = (s: readonly string[]) => {
+    let n = longestCache.get(s);
+    if (n === undefined) longestCache.set(s, n = longestOf(s));
+    return n;
+  };
   if (count > usable.length) {
     // more prompts than sentences: check up front that enough distinct prefixes exist
     const all = new Set<string>();

@@ -1,11 +1,11 @@
 /**
  * The layout every RLHF method shares: a row is [BOS, prompt…, response…] right-padded;
- * predicted positions t = 0 … L−1 predict tokens[t+1]; the response mask is 1 where that
+ * predicted positions t = 0 … T−1 predict tokens[t+1]; the response mask is 1 where that
  * target is a response token. The reward model reads the last real token, `lastToken`
  * (the EOS or the last generated token, never padding).
  *
- *   tokens   [B, L+1]   BOS p₁ p₂ y₁ y₂ EOS PAD
- *   mask     [B, L]         0  1  1  1   0       (mask[t] = 1 ⇔ tokens[t+1] ∈ response)
+ *   tokens   [B, T+1]   BOS p₁ p₂ y₁ y₂ EOS PAD
+ *   mask     [B, T]         0  1  1  1   0       (mask[t] = 1 ⇔ tokens[t+1] ∈ response)
  *   lastToken[B]                      ^ index 5 in tokens; lastIndex = 4 in mask space
  *
  * @module
@@ -15,12 +15,13 @@ import { ConfigError } from "../util/errors.ts";
 
 /** Prompt + response rows in row-major typed arrays. */
 export interface ResponseBatch {
-  /** [B, L+1] token ids. */
+  /** [B, T+1] token ids. */
   tokens: Int32Array;
-  /** [B, L] 1 where tokens[:, t+1] is a response token. */
+  /** [B, T] 1 where tokens[:, t+1] is a response token. */
   mask: Float32Array;
+  /** B: the number of rows. */
   batch: number;
-  /** L: predicted positions per row. */
+  /** T: predicted positions per row. */
   length: number;
   /** Per row, index in `tokens` of the last real token (for reward models). */
   lastToken: Int32Array;
@@ -80,26 +81,26 @@ export function responseBatch(
 
 /** Rows `rows` of a batch, as a new batch (for minibatches). */
 export function selectRows(batch: ResponseBatch, rows: readonly number[]): ResponseBatch {
-  const l = batch.length;
-  const tokens = new Int32Array(rows.length * (l + 1));
-  const mask = new Float32Array(rows.length * l);
+  const t = batch.length;
+  const tokens = new Int32Array(rows.length * (t + 1));
+  const mask = new Float32Array(rows.length * t);
   rows.forEach((r, i) => {
-    tokens.set(batch.tokens.subarray(r * (l + 1), (r + 1) * (l + 1)), i * (l + 1));
-    mask.set(batch.mask.subarray(r * l, (r + 1) * l), i * l);
+    tokens.set(batch.tokens.subarray(r * (t + 1), (r + 1) * (t + 1)), i * (t + 1));
+    mask.set(batch.mask.subarray(r * t, (r + 1) * t), i * t);
   });
   const pick = (a: Int32Array) => Int32Array.from(rows, (r) => a[r]!);
   return {
     tokens,
     mask,
     batch: rows.length,
-    length: l,
+    length: t,
     lastToken: pick(batch.lastToken),
     lastIndex: pick(batch.lastIndex),
     responseLengths: pick(batch.responseLengths),
   };
 }
 
-/** Rows `rows` of a [B, L] row-major array. */
+/** Rows `rows` of a [B, T] row-major array. */
 export function selectRowsOf(
   x: Float32Array,
   width: number,
@@ -112,9 +113,14 @@ export function selectRowsOf(
 
 /** One preference pair in token ids: a prompt (with BOS) and two responses. */
 export interface TokenPair {
+  /** Prompt token ids, starting with BOS. */
   prompt: readonly number[];
+  /** The preferred response's token ids (y_w). */
   chosen: readonly number[];
+  /** The rejected response's token ids (y_l). */
   rejected: readonly number[];
+  /** The annotator declared no preference; trainers and accuracies skip such pairs. */
+  tie?: boolean;
 }
 
 /**

@@ -4,6 +4,9 @@
  * @module
  */
 export * from "./best_of_n.ts";
+export * from "./bootstrap.ts";
+export * from "./convergence.ts";
+export * from "./gao_fit.ts";
 export * from "./oracle.ts";
 export * from "./policy_eval.ts";
 export * from "./rank.ts";

@@ -1,8 +1,8 @@
 /**
  * Exact optima on an enumerable response space: the yardsticks PPO, DPO and IPO must hit.
  *
- * **KL-regularised RL** (the objective of DESIGN.md). For each prompt,
- * max_π E_π[r] − β·KL(π‖π_ref) is solved by the Gibbs policy
+ * **KL-regularised RL** (the objective the kit serves; docs/architecture.md, "The exact
+ * tasks"). For each prompt, max_π E_π[r] − β·KL(π‖π_ref) is solved by the Gibbs policy
  *
  *     π*_β(y) = π_ref(y)·exp(r(y)/β) / Z,   Z = Σ_y π_ref(y)·exp(r(y)/β)
  *
@@ -65,7 +65,9 @@ const BETA_SPEC = { type: "number", gt: 0, doc: "KL coefficient β" } as const;
 export function optimalLogPolicy(task: Tabular, beta: number): Float64Array {
   checkField("oracle.beta", beta, BETA_SPEC);
   const logits = new Float64Array(task.P * task.R);
-  for (let i = 0; i < logits.length; i++) logits[i] = task.logRef[i]! + task.rewards[i]! / beta;
+  for (let i = 0; i < logits.length; i++) {
+    logits[i] = task.refLogProbs[i]! + task.rewards[i]! / beta;
+  }
   return logSoftmaxRows(logits, task.R);
 }
 
@@ -134,7 +136,7 @@ export function ipoOptimalLogPolicy(
   options: IpoOptimumOptions = {},
 ): Float64Array {
   checkField("oracle.beta", beta, BETA_SPEC);
-  const { P, R, logRef } = task;
+  const { P, R, refLogProbs } = task;
   const pref = options.preferences ?? bradleyTerryPreferences(task);
   const mu = options.mu ?? new Float64Array(P * R).fill(1 / R);
   if (pref.length !== P * R * R) {
@@ -148,7 +150,7 @@ export function ipoOptimalLogPolicy(
     for (let y = 0; y < R; y++) {
       let winRate = 0; // p(y ≻ μ) = Σ_z μ(z)·p(y ≻ z)
       for (let z = 0; z < R; z++) winRate += mu[x * R + z]! * pref[(x * R + y) * R + z]!;
-      logits[x * R + y] = logRef[x * R + y]! + winRate / beta;
+      logits[x * R + y] = refLogProbs[x * R + y]! + winRate / beta;
     }
   }
   return logSoftmaxRows(logits, R);

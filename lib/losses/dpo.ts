@@ -31,12 +31,15 @@
  * always averages (its definition); it needs the lengths and ignores `refChosen/refRejected`.
  *
  * Implicit rewards (DPO §5): chosenRewards = β·(log π(y_w) − log π_ref(y_w)), likewise
- * rejected; for SimPO, β·log π(y)/|y|. rewardAccuracy = mean[chosen > rejected],
- * rewardMargin = mean[chosen − rejected].
+ * rejected; for SimPO, β·log π(y)/|y|. rewardAccuracy = mean[1{chosen > rejected} +
+ * ½·1{chosen = rejected}]: a pair whose implicit rewards are equal (every pair while the
+ * policy equals the reference) counts half, as in the reward model's accuracy and the
+ * annotators' p_correct, so all three are comparable. rewardMargin = mean[chosen − rejected].
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor1D } from "../util/tensor_types.ts";
 import { ConfigError, show } from "../util/errors.ts";
 import { checkField } from "../util/schema.ts";
 
@@ -48,9 +51,9 @@ export type DpoLossName = (typeof DPO_LOSS_NAMES)[number];
 /** What every loss in the family may read, all [B]. */
 export interface DpoMargins {
   /** h = chosen log-ratio − rejected log-ratio (length-normalised if asked), [B]. */
-  h: tf.Tensor1D;
+  h: Tensor1D;
   /** log π(y_w)/|y_w| − log π(y_l)/|y_l| (per-token averages), [B]; reference-free. */
-  avgPolicyMargin: tf.Tensor1D | undefined;
+  avgPolicyMargin: Tensor1D | undefined;
   /** β > 0. */
   beta: number;
   /** SimPO's target reward margin γ. */
@@ -64,9 +67,9 @@ export interface DpoLossSpec {
   /** True when the loss does not use π_ref (then refChosen/refRejected are not needed). */
   referenceFree: boolean;
   /** The signed margin u, [B]; the caller disposes it. */
-  margin: (m: DpoMargins) => tf.Tensor1D;
+  margin: (m: DpoMargins) => Tensor1D;
   /** ℓ(u), [B]; label smoothing evaluates it at u and −u. The caller disposes it. */
-  pointLoss: (u: tf.Tensor1D, beta: number) => tf.Tensor1D;
+  pointLoss: (u: Tensor1D, beta: number) => Tensor1D;
 }
 
 /** The registry of DPO-family losses (see the module doc for formulas). */
@@ -101,20 +104,20 @@ export const DPO_LOSSES: Record<DpoLossName, DpoLossSpec> = {
  * −log σ(u) = softplus(−u), stable for large |u|. (tf.logSigmoid's gradient fails in tfjs
  * 4.22 with "Cannot read properties of undefined (reading 'backend')", so it is avoided.)
  */
-function negLogSigmoid(u: tf.Tensor1D): tf.Tensor1D {
+function negLogSigmoid(u: Tensor1D): Tensor1D {
   return tf.tidy(() => tf.softplus(tf.neg(u)));
 }
 
 /** Inputs of {@link dpoLoss}; every tensor is [B] and is not disposed by dpoLoss. */
 export interface DpoLossArgs {
   /** Summed log π(y_w | x), [B]. */
-  policyChosen: tf.Tensor1D;
+  policyChosen: Tensor1D;
   /** Summed log π(y_l | x), [B]. */
-  policyRejected: tf.Tensor1D;
+  policyRejected: Tensor1D;
   /** Summed log π_ref(y_w | x), [B]; optional only for reference-free losses. */
-  refChosen?: tf.Tensor1D;
+  refChosen?: Tensor1D;
   /** Summed log π_ref(y_l | x), [B]; optional only for reference-free losses. */
-  refRejected?: tf.Tensor1D;
+  refRejected?: Tensor1D;
   /** β > 0: inverse temperature of the implicit reward (KL coefficient). */
   beta: number;
   /** Which loss; default "dpo". */
@@ -124,29 +127,29 @@ export interface DpoLossArgs {
   /** Divide log-probs by response length before forming h; default false (see module doc). */
   lengthNormalise?: boolean;
   /** |y_w| in tokens, [B]; needed by `lengthNormalise` and "simpo". */
-  chosenLengths?: tf.Tensor1D;
+  chosenLengths?: Tensor1D;
   /** |y_l| in tokens, [B]. */
-  rejectedLengths?: tf.Tensor1D;
+  rejectedLengths?: Tensor1D;
   /** SimPO's target margin γ ≥ 0; default 0.5 (TRL's `simpo_gamma`). */
   simpoGamma?: number;
   /** Optional non-negative per-pair weights [B] (e.g. counts of identical pairs); default 1. */
-  weights?: tf.Tensor1D;
+  weights?: Tensor1D;
 }
 
 /** Outputs of {@link dpoLoss}; the caller disposes every tensor. */
 export interface DpoLossResult {
   /** Per-pair loss, [B]. */
-  losses: tf.Tensor1D;
+  losses: Tensor1D;
   /** (Weighted) mean of `losses`, scalar; differentiable. */
-  loss: tf.Scalar;
+  loss: Scalar;
   /** β·(log π(y_w) − log π_ref(y_w)) (SimPO: β·log π(y_w)/|y_w|), [B]. */
-  chosenRewards: tf.Tensor1D;
+  chosenRewards: Tensor1D;
   /** β·(log π(y_l) − log π_ref(y_l)) (SimPO: β·log π(y_l)/|y_l|), [B]. */
-  rejectedRewards: tf.Tensor1D;
-  /** Mean of [chosenRewards > rejectedRewards], scalar. */
-  rewardAccuracy: tf.Scalar;
+  rejectedRewards: Tensor1D;
+  /** Mean of 1{chosenRewards > rejectedRewards} + ½·1{equal}, scalar (ties count half). */
+  rewardAccuracy: Scalar;
   /** Mean of chosenRewards − rejectedRewards, scalar. */
-  rewardMargin: tf.Scalar;
+  rewardMargin: Scalar;
 }
 
 const BETA_SPEC = { type: "number", gt: 0, doc: "DPO β" } as const;
@@ -182,7 +185,7 @@ export function dpoLoss(args: DpoLossArgs): DpoLossResult {
   const { chosenLengths, rejectedLengths, weights } = args;
 
   const b = policyChosen.shape[0];
-  const inputs: [string, tf.Tensor | undefined, boolean][] = [
+  const inputs: [string, Tensor | undefined, boolean][] = [
     ["policyChosen", policyChosen, true],
     ["policyRejected", policyRejected, true],
     ["refChosen", refChosen, !spec.referenceFree],
@@ -208,12 +211,12 @@ export function dpoLoss(args: DpoLossArgs): DpoLossResult {
 
   return tf.tidy(() => {
     // Per-token averages when asked (or for SimPO), else the summed log-probs.
-    const norm = (x: tf.Tensor1D, len: tf.Tensor1D | undefined): tf.Tensor1D =>
+    const norm = (x: Tensor1D, len: Tensor1D | undefined): Tensor1D =>
       normalise ? tf.div(x, len!) : x;
-    let h: tf.Tensor1D; // [B]
-    let chosenRewards: tf.Tensor1D; // [B]
-    let rejectedRewards: tf.Tensor1D; // [B]
-    let avgPolicyMargin: tf.Tensor1D | undefined; // [B]
+    let h: Tensor1D; // [B]
+    let chosenRewards: Tensor1D; // [B]
+    let rejectedRewards: Tensor1D; // [B]
+    let avgPolicyMargin: Tensor1D | undefined; // [B]
     if (lossType === "simpo") {
       const avgChosen = tf.div(policyChosen, chosenLengths!); // [B]
       const avgRejected = tf.div(policyRejected, rejectedLengths!); // [B]
@@ -242,15 +245,15 @@ export function dpoLoss(args: DpoLossArgs): DpoLossResult {
       losses = tf.add(tf.mul(1 - eps, losses), tf.mul(eps, spec.pointLoss(tf.neg(u), beta)));
     }
 
-    const mean = (x: tf.Tensor): tf.Scalar =>
+    const mean = (x: Tensor): Scalar =>
       weights === undefined ? tf.mean(x) : tf.div(tf.sum(tf.mul(weights, x)), tf.sum(weights));
-    const rewardDiff: tf.Tensor1D = tf.sub(chosenRewards, rejectedRewards); // [B]
+    const rewardDiff: Tensor1D = tf.sub(chosenRewards, rejectedRewards); // [B]
     return {
       losses,
       loss: mean(losses),
       chosenRewards,
       rejectedRewards,
-      rewardAccuracy: mean(tf.cast(tf.greater(rewardDiff, 0), "float32")),
+      rewardAccuracy: mean(tf.mul(tf.add(tf.sign(rewardDiff), 1), 0.5)), // 1, ½, 0 per pair
       rewardMargin: mean(rewardDiff),
     };
   });

@@ -23,6 +23,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 import { ConfigError, show } from "../util/errors.ts";
 
 /** Names of the KL estimators, sample-based ones first. */
@@ -32,34 +33,35 @@ export type KlEstimator = (typeof KL_ESTIMATORS)[number];
 /** The estimators that need only the sampled token's log-probs. */
 export type SampleKlEstimator = Exclude<KlEstimator, "full">;
 
-/** A per-token estimator on tensors: (logp, logq) of any equal shape → same shape. */
-export type KlTensorFn = (logp: tf.Tensor, logq: tf.Tensor) => tf.Tensor;
+/** A per-token estimator on tensors: (logProbs, refLogProbs) of any equal shape → same shape. */
+export type KlTensorFn = (logProbs: Tensor, refLogProbs: Tensor) => Tensor;
 /** A per-token estimator on one pair of scalars. */
-export type KlScalarFn = (logp: number, logq: number) => number;
+export type KlScalarFn = (logProbs: number, refLogProbs: number) => number;
 
 /**
  * Tensor estimators keyed by name. Each takes log π(a) and log π_ref(a) (any shape, e.g.
  * [B, T]) and returns the per-token estimate of the same shape; the caller disposes it.
  */
 export const KL_TENSOR_ESTIMATORS: Record<SampleKlEstimator, KlTensorFn> = {
-  // k1 = logp − logq
-  k1: (logp, logq) => tf.sub(logp, logq),
-  // k2 = ½(logp − logq)²
-  k2: (logp, logq) => tf.tidy(() => tf.mul(0.5, tf.square(tf.sub(logp, logq)))),
-  // k3 = (r − 1) − log r = expm1(d) − d with d = logq − logp (expm1 keeps precision at d ≈ 0)
-  k3: (logp, logq) =>
+  // k1 = log π − log π_ref
+  k1: (logProbs, refLogProbs) => tf.sub(logProbs, refLogProbs),
+  // k2 = ½(log π − log π_ref)²
+  k2: (logProbs, refLogProbs) =>
+    tf.tidy(() => tf.mul(0.5, tf.square(tf.sub(logProbs, refLogProbs)))),
+  // k3 = (r − 1) − log r = expm1(d) − d with d = log π_ref − log π (expm1 keeps precision at d ≈ 0)
+  k3: (logProbs, refLogProbs) =>
     tf.tidy(() => {
-      const d = tf.sub(logq, logp);
+      const d = tf.sub(refLogProbs, logProbs);
       return tf.sub(tf.expm1(d), d);
     }),
 };
 
 /** Scalar estimators keyed by name (same formulas as {@link KL_TENSOR_ESTIMATORS}). */
 export const KL_SCALAR_ESTIMATORS: Record<SampleKlEstimator, KlScalarFn> = {
-  k1: (logp, logq) => logp - logq,
-  k2: (logp, logq) => 0.5 * (logp - logq) ** 2,
-  k3: (logp, logq) => {
-    const d = logq - logp;
+  k1: (logProbs, refLogProbs) => logProbs - refLogProbs,
+  k2: (logProbs, refLogProbs) => 0.5 * (logProbs - refLogProbs) ** 2,
+  k3: (logProbs, refLogProbs) => {
+    const d = refLogProbs - logProbs;
     return Math.expm1(d) - d;
   },
 };
@@ -74,10 +76,10 @@ function checkEstimator(estimator: string): SampleKlEstimator {
 
 /**
  * Per-token KL estimate from sampled tokens' log-probs.
- * @param logp log π(a_t) of the sampled tokens, e.g. [B, T].
- * @param logq log π_ref(a_t), same shape.
+ * @param logProbs log π(a_t) of the sampled tokens, e.g. [B, T].
+ * @param refLogProbs log π_ref(a_t), same shape.
  * @param estimator "k1" | "k2" | "k3".
- * @returns the estimate, same shape as `logp`; the caller disposes it.
+ * @returns the estimate, same shape as `logProbs`; the caller disposes it.
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
@@ -87,32 +89,33 @@ function checkEstimator(estimator: string): SampleKlEstimator {
  * ```
  */
 export function klPerToken(
-  logp: tf.Tensor,
-  logq: tf.Tensor,
+  logProbs: Tensor,
+  refLogProbs: Tensor,
   estimator: SampleKlEstimator,
-): tf.Tensor {
-  return KL_TENSOR_ESTIMATORS[checkEstimator(estimator)](logp, logq);
+): Tensor {
+  return KL_TENSOR_ESTIMATORS[checkEstimator(estimator)](logProbs, refLogProbs);
 }
 
 /**
  * Per-token KL estimate on JavaScript arrays (rollout code).
- * @param logp log π(a) per token, flat (e.g. [B·T] row-major).
- * @param logq log π_ref(a), same length.
+ * @param logProbs log π(a) per token, flat (e.g. [B·T] row-major).
+ * @param refLogProbs log π_ref(a), same length.
  * @returns a new Float32Array of the same length.
  */
 export function klPerTokenArray(
-  logp: ArrayLike<number>,
-  logq: ArrayLike<number>,
+  logProbs: ArrayLike<number>,
+  refLogProbs: ArrayLike<number>,
   estimator: SampleKlEstimator,
 ): Float32Array {
-  if (logp.length !== logq.length) {
+  if (logProbs.length !== refLogProbs.length) {
     throw new RangeError(
-      `logp and logq must have equal length, got ${logp.length} and ${logq.length}`,
+      `logProbs and refLogProbs must have equal length, ` +
+        `got ${logProbs.length} and ${refLogProbs.length}`,
     );
   }
   const fn = KL_SCALAR_ESTIMATORS[checkEstimator(estimator)];
-  const out = new Float32Array(logp.length);
-  for (let i = 0; i < logp.length; i++) out[i] = fn(logp[i]!, logq[i]!);
+  const out = new Float32Array(logProbs.length);
+  for (let i = 0; i < logProbs.length; i++) out[i] = fn(logProbs[i]!, refLogProbs[i]!);
   return out;
 }
 
@@ -122,53 +125,55 @@ export function klPerTokenArray(
  *
  * Inputs may be logits or log-probabilities (log-softmax is applied, which leaves
  * log-probabilities unchanged).
- * @param logitsP policy logits, [B, T, V] (any rank; the last axis is the vocabulary).
- * @param logitsQ reference logits, same shape.
+ * @param logits policy logits, [B, T, V] (any rank; the last axis is the vocabulary).
+ * @param refLogits reference logits, same shape.
  * @returns per-position KL, [B, T]; the caller disposes it.
  */
-export function fullKl(logitsP: tf.Tensor, logitsQ: tf.Tensor): tf.Tensor {
+export function fullKl(logits: Tensor, refLogits: Tensor): Tensor {
   return tf.tidy(() => {
-    const logP = tf.logSoftmax(logitsP); // [B, T, V]
-    const logQ = tf.logSoftmax(logitsQ); // [B, T, V]
-    return tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1); // [B, T]
+    const logProbs = tf.logSoftmax(logits); // [B, T, V]
+    const refLogProbs = tf.logSoftmax(refLogits); // [B, T, V]
+    return tf.sum(tf.mul(tf.exp(logProbs), tf.sub(logProbs, refLogProbs)), -1); // [B, T]
   });
 }
 
 /**
  * {@link fullKl} on arrays of log-probabilities (or logits) laid out [N, V] row-major.
- * @param logP policy log-probs or logits, length N·V.
- * @param logQ reference log-probs or logits, length N·V.
+ * @param logProbs policy log-probs or logits, length N·V.
+ * @param refLogProbs reference log-probs or logits, length N·V.
  * @param vocab V, the size of the last axis.
  * @returns KL per row, Float32Array [N].
  */
 export function fullKlArray(
-  logP: ArrayLike<number>,
-  logQ: ArrayLike<number>,
+  logProbs: ArrayLike<number>,
+  refLogProbs: ArrayLike<number>,
   vocab: number,
 ): Float32Array {
-  if (logP.length !== logQ.length || logP.length % vocab !== 0) {
+  if (logProbs.length !== refLogProbs.length || logProbs.length % vocab !== 0) {
     throw new RangeError(
-      `logP and logQ must have equal length divisible by vocab=${vocab}, got ${logP.length} and ${logQ.length}`,
+      `logProbs and refLogProbs must have equal length divisible by vocab=${vocab}, ` +
+        `got ${logProbs.length} and ${refLogProbs.length}`,
     );
   }
-  const n = logP.length / vocab;
+  const n = logProbs.length / vocab;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * vocab;
-    const lzP = logSumExp(logP, o, vocab);
-    const lzQ = logSumExp(logQ, o, vocab);
+    const logZ = logSumExp(logProbs, o, vocab);
+    const refLogZ = logSumExp(refLogProbs, o, vocab);
     let kl = 0;
     for (let v = 0; v < vocab; v++) {
-      const lp = logP[o + v]! - lzP;
-      kl += Math.exp(lp) * (lp - (logQ[o + v]! - lzQ));
+      const logProb = logProbs[o + v]! - logZ;
+      kl += Math.exp(logProb) * (logProb - (refLogProbs[o + v]! - refLogZ));
     }
     out[i] = kl;
   }
   return out;
 }
 
-/** log Σ exp(x[offset .. offset+n)), max-shifted for stability. */
-export function logSumExp(x: ArrayLike<number>, offset = 0, n = x.length - offset): number {
+/** log Σ exp(x[offset .. offset+n)), max-shifted for stability (`n`: the rest of `x`). */
+export function logSumExp(x: ArrayLike<number>, offset = 0, n?: number): number {
+  n ??= x.length - offset;
   let m = -Infinity;
   for (let i = 0; i < n; i++) m = Math.max(m, x[offset + i]!);
   if (m === -Infinity) return -Infinity;

@@ -17,6 +17,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor } from "../util/tensor_types.ts";
 import { checkField } from "../util/schema.ts";
 
 // ---------------------------------------------------------------------------------------
@@ -202,20 +203,20 @@ export function explainedVariance(
  * Σ(x·mask)/Σ mask, a scalar; the caller disposes it.
  * @param x any shape. @param mask same shape, 1 at real tokens.
  */
-export function maskedMean(x: tf.Tensor, mask: tf.Tensor): tf.Scalar {
+export function maskedMean(x: Tensor, mask: Tensor): Scalar {
   return tf.tidy(() => tf.div(tf.sum(tf.mul(x, mask)), tf.maximum(tf.sum(mask), 1e-8)));
 }
 
 /** Inputs of {@link ppoPolicyLoss}; all [B, T]. */
 export interface PpoPolicyLossArgs {
   /** log π_θ(a_t) of the taken tokens under the current policy, [B, T]; differentiable. */
-  logProbs: tf.Tensor;
+  logProbs: Tensor;
   /** log π_old(a_t) recorded at rollout time, [B, T]. */
-  oldLogProbs: tf.Tensor;
+  oldLogProbs: Tensor;
   /** Advantages A_t, [B, T]. */
-  advantages: tf.Tensor;
+  advantages: Tensor;
   /** 1 at real tokens, [B, T]. */
-  mask: tf.Tensor;
+  mask: Tensor;
   /** ε of the clipped ratio, > 0 (0.2 in the paper and most code). */
   clipRange: number;
 }
@@ -223,17 +224,17 @@ export interface PpoPolicyLossArgs {
 /** Outputs of {@link ppoPolicyLoss}: scalars; the caller disposes them. */
 export interface PpoPolicyLossResult {
   /** Masked mean of max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε)); differentiable. */
-  pgLoss: tf.Scalar;
+  pgLoss: Scalar;
   /** Fraction of real tokens where the clipped term is the one taken (clipping binds). */
-  clipFrac: tf.Scalar;
+  clipFrac: Scalar;
   /** k3 estimate of KL(π_old ‖ π_θ): masked mean of (r − 1) − log r, r = ratio. */
-  approxKl: tf.Scalar;
+  approxKl: Scalar;
   /** Masked mean of the ratio π_θ/π_old. */
-  ratioMean: tf.Scalar;
+  ratioMean: Scalar;
   /** Largest ratio over real tokens. */
-  ratioMax: tf.Scalar;
+  ratioMax: Scalar;
   /** Smallest ratio over real tokens. */
-  ratioMin: tf.Scalar;
+  ratioMin: Scalar;
 }
 
 /**
@@ -268,8 +269,8 @@ export function ppoPolicyLoss(args: PpoPolicyLossArgs): PpoPolicyLossResult {
       clipFrac: maskedMean(tf.cast(tf.greater(pgLosses2, pgLosses), "float32"), mask),
       approxKl: maskedMean(tf.sub(tf.sub(r, 1), logRatio), mask),
       ratioMean: maskedMean(r, mask),
-      ratioMax: tf.max<tf.Scalar>(tf.where(real, r, tf.fill(r.shape, -Infinity))),
-      ratioMin: tf.min<tf.Scalar>(tf.where(real, r, tf.fill(r.shape, Infinity))),
+      ratioMax: tf.max<Scalar>(tf.where(real, r, tf.fill(r.shape, -Infinity))),
+      ratioMin: tf.min<Scalar>(tf.where(real, r, tf.fill(r.shape, Infinity))),
     };
   });
 }
@@ -277,13 +278,13 @@ export function ppoPolicyLoss(args: PpoPolicyLossArgs): PpoPolicyLossResult {
 /** Inputs of {@link ppoValueLoss}; all [B, T]. */
 export interface PpoValueLossArgs {
   /** V_θ(s_t) under the current value head, [B, T]; differentiable. */
-  values: tf.Tensor;
+  values: Tensor;
   /** V recorded at rollout time, [B, T]. */
-  oldValues: tf.Tensor;
+  oldValues: Tensor;
   /** Return targets (GAE returns), [B, T]. */
-  returns: tf.Tensor;
+  returns: Tensor;
   /** 1 at real tokens, [B, T]. */
-  mask: tf.Tensor;
+  mask: Tensor;
   /** Clip range for the value update, > 0 (TRL's `cliprange_value`, 0.2). */
   clipRangeValue: number;
 }
@@ -297,7 +298,7 @@ export interface PpoValueLossArgs {
  *     vClipFrac    = mean_mask[ (vClipped − R)² > (values − R)² ]
  * @returns scalars { vLoss (differentiable), vClipFrac }; the caller disposes them.
  */
-export function ppoValueLoss(args: PpoValueLossArgs): { vLoss: tf.Scalar; vClipFrac: tf.Scalar } {
+export function ppoValueLoss(args: PpoValueLossArgs): { vLoss: Scalar; vClipFrac: Scalar } {
   const eps = checkField("ppo.clipRangeValue", args.clipRangeValue, {
     type: "number",
     gt: 0,
@@ -309,7 +310,7 @@ export function ppoValueLoss(args: PpoValueLossArgs): { vLoss: tf.Scalar; vClipF
     const vLossUnclipped = tf.square(tf.sub(values, returns)); // [B, T]
     const vLossClipped = tf.square(tf.sub(vClipped, returns)); // [B, T]
     return {
-      vLoss: tf.mul(0.5, maskedMean(tf.maximum(vLossUnclipped, vLossClipped), mask)) as tf.Scalar,
+      vLoss: tf.mul(0.5, maskedMean(tf.maximum(vLossUnclipped, vLossClipped), mask)) as Scalar,
       vClipFrac: maskedMean(tf.cast(tf.greater(vLossClipped, vLossUnclipped), "float32"), mask),
     };
   });
@@ -321,10 +322,10 @@ export function ppoValueLoss(args: PpoValueLossArgs): { vLoss: tf.Scalar; vClipF
  * @param logits [B, T, V]. @param mask [B, T].
  * @returns a scalar; the caller disposes it.
  */
-export function entropyFromLogits(logits: tf.Tensor, mask: tf.Tensor): tf.Scalar {
+export function entropyFromLogits(logits: Tensor, mask: Tensor): Scalar {
   return tf.tidy(() => {
-    const logP = tf.logSoftmax(logits); // [B, T, V]
-    const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logP), logP), -1)); // [B, T]
+    const logProbs = tf.logSoftmax(logits); // [B, T, V]
+    const entropy = tf.neg(tf.sum(tf.mul(tf.exp(logProbs), logProbs), -1)); // [B, T]
     return maskedMean(entropy, mask);
   });
 }

@@ -20,17 +20,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor1D } from "../util/tensor_types.ts";
 import { ConfigError, show } from "../util/errors.ts";
 import { checkField } from "../util/schema.ts";
 
 /** Inputs of {@link bradleyTerryLoss}; tensors are not disposed by it. */
 export interface BradleyTerryLossArgs {
   /** r(x, y_w): reward of each chosen completion, [B]. */
-  rewardChosen: tf.Tensor1D;
+  rewardChosen: Tensor1D;
   /** r(x, y_l): reward of each rejected completion, [B]. */
-  rewardRejected: tf.Tensor1D;
+  rewardRejected: Tensor1D;
   /** Required reward margin m: a number or one per pair [B]; default 0. */
-  margin?: number | tf.Tensor1D;
+  margin?: number | Tensor1D;
   /** Centring coefficient η ≥ 0; default 0 (off). TRL suggests 0.01. */
   centringCoef?: number;
 }
@@ -41,14 +42,14 @@ export interface BradleyTerryLossArgs {
  */
 export type BradleyTerryLossResult = {
   /** The loss above, scalar; differentiable in both reward tensors. */
-  loss: tf.Scalar;
+  loss: Scalar;
   /**
    * mean_b[ 1{r_c > r_r} + ½·1{r_c = r_r} ], scalar. Ties count half, like p_correct in
    * lib/data/annotators.ts, so this accuracy is comparable to the Bayes ceiling.
    */
-  accuracy: tf.Scalar;
+  accuracy: Scalar;
   /** mean_b[ r_c − r_r ], scalar (the reward margin, without m). */
-  margin: tf.Scalar;
+  margin: Scalar;
 };
 
 /**
@@ -90,13 +91,13 @@ export function bradleyTerryLoss(args: BradleyTerryLossArgs): BradleyTerryLossRe
       : nll;
     const accuracy = tf.mean(tf.mul(tf.add(tf.sign(diff), 1), 0.5)); // 1, ½, 0 per pair
     return {
-      loss: loss as tf.Scalar,
-      accuracy: accuracy as tf.Scalar,
-      margin: tf.mean(diff) as tf.Scalar,
+      loss: loss as Scalar,
+      accuracy: accuracy as Scalar,
+      margin: tf.mean(diff) as Scalar,
     };
   });
 }
 
-function sameShape(a: tf.Tensor, b: tf.Tensor): boolean {
+function sameShape(a: Tensor, b: Tensor): boolean {
   return a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i]);
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor2D } from "../util/tensor_types.ts";
 
 /**
  * Mean negative log-likelihood over the positions where `mask` is 1.
@@ -15,9 +16,9 @@ import * as tf from "@tensorflow/tfjs";
  * @param mask [B, T] 1 for real targets, 0 for padding.
  * @returns a scalar; the caller disposes it.
  */
-export function sftLoss(logProbs: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+export function sftLoss(logProbs: Tensor2D, mask: Tensor2D): Scalar {
   return tf.tidy(() => {
     const n = tf.maximum(mask.sum(), 1);
-    return logProbs.mul(mask).sum().neg().div(n) as tf.Scalar;
+    return logProbs.mul(mask).sum().neg().div(n) as Scalar;
   });
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D, Tensor3D } from "../util/tensor_types.ts";
 import { type ModelConfig, modelConfig } from "./config.ts";
 import { cloneParams, disposeParams, type Params } from "./params.ts";
 import { type ForwardOptions, initTrunkParams, Trunk } from "./transformer.ts";
@@ -14,8 +15,10 @@ import type { Rng } from "../util/rng.ts";
 
 /** A GPT-style causal LM. Owns its parameters: call {@link CausalLM.dispose}. */
 export class CausalLM {
+  /** The transformer trunk; its parameters are the model's. */
   readonly trunk: Trunk;
 
+  /** Wrap existing parameters (e.g. a checkpoint's); the model takes ownership of them. */
   constructor(config: ModelConfig, params: Params) {
     this.trunk = new Trunk(config, params);
   }
@@ -41,14 +44,14 @@ export class CausalLM {
    * @param ids [B, T] int32.
    * @returns [B, T, V]; the caller disposes it.
    */
-  logits(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+  logits(ids: Tensor2D, opts: ForwardOptions = {}): Tensor3D {
     const [b, t] = ids.shape;
     const { hidden } = this.trunk.forward(ids, opts);
     return tf.tidy(() => {
-      const h2 = hidden.reshape([b * t, this.config.dModel]) as tf.Tensor2D; // [B*T, D]
-      const logits = tf.matMul(h2, this.trunk.p<tf.Rank.R2>("wte"), false, true); // [B*T, V]
+      const h2 = hidden.reshape([b * t, this.config.dModel]) as Tensor2D; // [B*T, D]
+      const logits = tf.matMul(h2, this.trunk.p("wte"), false, true); // [B*T, V]
       hidden.dispose();
-      return logits.reshape([b, t, this.config.vocabSize]) as tf.Tensor3D;
+      return logits.reshape([b, t, this.config.vocabSize]) as Tensor3D;
     });
   }
 
@@ -62,11 +65,11 @@ export class CausalLM {
    * @param tokens [B, T+1] int32 (inputs are tokens[:, :T], targets tokens[:, 1:]).
    * @returns [B, T]; the caller disposes it.
    */
-  tokenLogProbs(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+  tokenLogProbs(tokens: Tensor2D, opts: ForwardOptions = {}): Tensor2D {
     return tf.tidy(() => {
       const [b, t1] = tokens.shape;
       const t = t1 - 1;
-      const inputs = tokens.slice([0, 0], [b, t]) as tf.Tensor2D; // [B, T]
+      const inputs = tokens.slice([0, 0], [b, t]) as Tensor2D; // [B, T]
       const targets = tokens.slice([0, 1], [b, t]); // [B, T]
       const logits = this.logits(inputs, opts); // [B, T, V]
       return gatherLogProbs(logits, targets);
@@ -98,19 +101,20 @@ export class CausalLM {
  * Written as one op with its own gradient, ∂/∂logits = (onehot(target) − softmax) · dy,
  * so the backward pass is four element-wise passes over [B, T, V] instead of the autodiff
  * of logsumexp (whose max branch costs a broadcast comparison over [B, T, V]) and of a
- * one-hot product. {@link gatherLogProbsReference} is the plain formulation it must match.
+ * one-hot product. `gatherLogProbsReference` in `_reference.ts` is the plain formulation
+ * it must match.
  * Works on every backend (the forward gather has no gradient of its own to need).
  *
  * @param logits [B, T, V].
  * @param targets [B, T] int32.
  * @returns [B, T]; the caller disposes it.
  */
-export function gatherLogProbs(logits: tf.Tensor3D, targets: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(() => logProbOp(logits, targets.toInt()) as tf.Tensor2D);
+export function gatherLogProbs(logits: Tensor3D, targets: Tensor): Tensor2D {
+  return tf.tidy(() => logProbOp(logits, targets.toInt()) as Tensor2D);
 }
 
-const logProbOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [logits, targets, save] = args as [tf.Tensor3D, tf.Tensor, tf.GradSaveFunc];
+const logProbOp = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
+  const [logits, targets, save] = args as [Tensor3D, Tensor, tf.GradSaveFunc];
   const [b, t, v] = logits.shape;
   const n = b * t;
   const flat = logits.reshape([n, v]); // [N, V]
@@ -120,8 +124,8 @@ const logProbOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   save([logits, targets]);
   return {
     value: picked.sub(lse).reshape([b, t]), // [B, T]
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [x, tg] = saved as [tf.Tensor3D, tf.Tensor];
+    gradFunc: (dy: Tensor, saved: Tensor[]) => {
+      const [x, tg] = saved as [Tensor3D, Tensor];
       const probs = tf.softmax(x.reshape([n, v])); // [N, V] (one XNNPACK kernel on wasm)
       const hot = tf.oneHot(tg.reshape([n]), v).toFloat(); // [N, V]
       const dLogits = hot.sub(probs).mul(dy.reshape([n, 1])); // [N, V]
@@ -129,19 +133,3 @@ const logProbOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     },
   };
 });
-
-/**
- * The plain formulation of {@link gatherLogProbs}: logsumexp and a one-hot product, left
- * to autodiff. Kept as the reference the fused op is tested against.
- * @param logits [B, T, V].
- * @param targets [B, T] int32.
- * @returns [B, T]; the caller disposes it.
- */
-export function gatherLogProbsReference(logits: tf.Tensor3D, targets: tf.Tensor): tf.Tensor2D {
-  return tf.tidy(() => {
-    const v = logits.shape[2];
-    const lse = tf.logSumExp(logits, -1); // [B, T]
-    const picked = logits.mul(tf.oneHot(targets.toInt(), v)).sum(-1); // [B, T]
-    return picked.sub(lse) as tf.Tensor2D;
-  });
-}

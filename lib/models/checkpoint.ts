@@ -27,9 +27,13 @@ export type CheckpointKind = "lm" | "scalar";
 
 /** The JSON header of a checkpoint. */
 export interface CheckpointHeader {
+  /** File layout version, {@link CHECKPOINT_FORMAT}. */
   format: number;
+  /** Which model the weights belong to. */
   kind: CheckpointKind;
+  /** The model's shape. */
   config: ModelConfig;
+  /** Every parameter's name and shape, in the order its weights are stored. */
   params: { name: string; shape: number[] }[];
   /** SHA-256 (hex) of the weight bytes. */
   sha256: string;
@@ -41,7 +45,9 @@ export interface CheckpointHeader {
 
 /** What {@link loadCheckpoint} returns: a model and what was saved with it. */
 export interface LoadedCheckpoint<M> {
+  /** The loaded model; the caller disposes it. */
   model: M;
+  /** The checkpoint's header (config, tokenizer, metadata). */
   header: CheckpointHeader;
 }
 
@@ -178,15 +184,22 @@ export async function readCheckpoint(
 
 /** What a loaded model must match, when the caller knows. */
 export interface ExpectedModel {
+  /** The model kind the file must hold. */
   kind?: CheckpointKind;
+  /** Config fields the file's config must equal. */
   config?: Partial<ModelConfig>;
 }
 
-/** Load a checkpoint into a new model, checking kind and config against `expect`. */
+/**
+ * Load a language-model checkpoint into a new {@link CausalLM}, checking its config
+ * against `expect`.
+ * @throws FileFormatError when the file is missing, corrupt, or not what `expect` says.
+ */
 export async function loadCheckpoint(
   path: string,
   expect: ExpectedModel & { kind: "lm" },
 ): Promise<LoadedCheckpoint<CausalLM>>;
+/** Load a scalar-head checkpoint into a new {@link ScalarModel}, checking it against `expect`. */
 export async function loadCheckpoint(
   path: string,
   expect: ExpectedModel & { kind: "scalar" },

@@ -7,10 +7,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Variable } from "../util/tensor_types.ts";
 import type { Rng } from "../util/rng.ts";
 
 /** Parameters by name, e.g. `h.0.attn.wqkv`. Owned by the model; dispose with {@link disposeParams}. */
-export type Params = Map<string, tf.Variable>;
+export type Params = Map<string, Variable>;
 
 /** N(0, std²) values of `shape`, from `rng`. */
 export function normalValues(rng: Rng, shape: number[], std: number): Float32Array {
@@ -21,12 +22,12 @@ export function normalValues(rng: Rng, shape: number[], std: number): Float32Arr
 }
 
 /** A trainable variable with the given values. */
-export function variable(name: string, values: Float32Array, shape: number[]): tf.Variable {
+export function variable(name: string, values: Float32Array, shape: number[]): Variable {
   return ownedVariable(tf.tensor(values, shape, "float32"), true, name);
 }
 
 /** A variable initialised from `init`, which is disposed (the variable holds its own copy). */
-export function ownedVariable(init: tf.Tensor, trainable: boolean, name?: string): tf.Variable {
+export function ownedVariable(init: Tensor, trainable: boolean, name?: string): Variable {
   const v = tf.variable(init, trainable, name ? uniqueName(name) : undefined);
   init.dispose();
   return v;

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D, Tensor3D } from "../util/tensor_types.ts";
 import type { Rng } from "../util/rng.ts";
 import { ConfigError } from "../util/errors.ts";
 import { disposeCache, type KvCache, type Trunk } from "./transformer.ts";
@@ -33,7 +34,10 @@ export interface SampleOptions {
 export interface SampleResult {
   /** New token ids per row, ending with EOS when the row finished. */
   tokens: number[][];
-  /** log π(y_t | prefix) at temperature 1, per new token (the unmodified model). */
+  /**
+   * log π_τ(y_t | prefix) = log softmax(logits/τ)[y_t] per new token: the tempered model
+   * the tokens were drawn from (without top-k truncation, as TRL recomputes them).
+   */
   logProbs: number[][];
   /** Whether each row emitted EOS within the limit. */
   finished: boolean[];
@@ -43,14 +47,19 @@ export interface SampleResult {
 
 /** The parts of a model sampling needs. */
 export interface SamplingModel {
+  /** The trunk to sample from. */
   readonly trunk: Trunk;
 }
 
 /** {@link SampleOptions} checked against a model and a batch, defaults filled in. */
 export interface SampleSettings {
+  /** Softmax temperature, > 0. */
   temperature: number;
+  /** Top-k cut-off (0: the whole vocabulary). */
   topK: number;
+  /** Token id that finishes a row. */
   eosId: number;
+  /** Maximum new tokens per row. */
   maxNewTokens: number;
   /** The longest prompt. */
   promptLength: number;
@@ -124,9 +133,11 @@ export function leftPad(rows: readonly (readonly number[])[]): LeftPadded {
   return { length: p, pads, ids, positions, bias };
 }
 
-/** One drawn token and its log-probability under the unmodified model (temperature 1). */
+/** One drawn token and its log-probability log softmax(logits/τ) (top-k not applied). */
 export interface Draw {
+  /** The drawn token id. */
   token: number;
+  /** log π(token | prefix) at temperature 1. */
   logProb: number;
 }
 
@@ -138,6 +149,7 @@ export class TokenDrawer {
   readonly #weights: Float64Array;
   readonly #sorted: Float32Array;
 
+  /** A drawer for rows of `vocabSize` logits at this temperature and top-k (0: off). */
   constructor(readonly vocabSize: number, readonly temperature: number, readonly topK: number) {
     this.#weights = new Float64Array(vocabSize);
     this.#sorted = new Float32Array(vocabSize);
@@ -152,12 +164,15 @@ export class TokenDrawer {
       if (l > max) max = l;
     }
     const topK = this.topK > 0 && this.topK < v;
-    const plain = this.temperature === 1 && !topK;
-    let z1 = 0; // Σ exp(l − max), for log π at temperature 1
+    const temperature = this.temperature;
+    const plain = temperature === 1 && !topK;
+    let z = 0; // Σ exp((l − max)/τ), for log π_τ
     for (let i = 0; i < v; i++) {
-      const e = Math.exp(row[off + i]! - max);
-      if (plain) weights[i] = e; // at temperature 1 the sampling weights are these terms
-      z1 += e;
+      const e = Math.exp(
+        temperature === 1 ? row[off + i]! - max : (row[off + i]! - max) / temperature,
+      );
+      if (plain) weights[i] = e; // without top-k the sampling weights are these terms
+      z += e;
     }
     if (!plain) {
       let threshold = -Infinity;
@@ -168,11 +183,14 @@ export class TokenDrawer {
       }
       for (let i = 0; i < v; i++) {
         const l = row[off + i]!;
-        weights[i] = l >= threshold ? Math.exp((l - max) / this.temperature) : 0;
+        weights[i] = l >= threshold ? Math.exp((l - max) / temperature) : 0;
       }
     }
     const token = rng.categorical(weights, 0, v);
-    return { token, logProb: row[off + token]! - max - Math.log(z1) };
+    const logit = temperature === 1
+      ? row[off + token]! - max
+      : (row[off + token]! - max) / temperature;
+    return { token, logProb: logit - Math.log(z) };
   }
 }
 
@@ -182,10 +200,10 @@ export class TokenDrawer {
  * @param wteT [D, V], the transposed token embedding.
  * @returns [B, V]; the caller disposes it.
  */
-export function lastPositionLogits(hidden: tf.Tensor3D, wteT: tf.Tensor2D): tf.Tensor2D {
+export function lastPositionLogits(hidden: Tensor3D, wteT: Tensor2D): Tensor2D {
   return tf.tidy(() => {
     const [b, t, d] = hidden.shape;
-    const last = hidden.slice([0, t - 1, 0], [b, 1, d]).reshape([b, d]) as tf.Tensor2D; // [B, D]
+    const last = hidden.slice([0, t - 1, 0], [b, 1, d]).reshape([b, d]) as Tensor2D; // [B, D]
     return tf.matMul(last, wteT); // [B, V]
   });
 }
@@ -215,10 +233,10 @@ export async function sampleWithCache(
   const finished = new Array<boolean>(b).fill(false);
   const stepLogits: Float32Array[] = [];
   // The tied output matrix, transposed once per call rather than inside every step's product.
-  const wteT = tf.transpose(trunk.p<tf.Rank.R2>("wte")) as tf.Tensor2D; // [D, V]
+  const wteT = tf.transpose(trunk.p("wte")) as Tensor2D; // [D, V]
   let cache: KvCache | undefined;
   try {
-    let logits: tf.Tensor2D;
+    let logits: Tensor2D;
     {
       const idsT = tf.tensor2d(ids, [b, p], "int32");
       const posT = tf.tensor2d(pos, [b, p], "int32");

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor1D, Tensor2D } from "../util/tensor_types.ts";
 import type { ModelConfig } from "./config.ts";
 import { cloneParams, disposeParams, type Params } from "./params.ts";
 import { type ForwardOptions, initParams, type ParamSpec, Trunk } from "./transformer.ts";
@@ -21,8 +22,10 @@ export function headParamSpecs(cfg: ModelConfig): ParamSpec[] {
 
 /** A transformer with a scalar head. Owns its parameters: call {@link ScalarModel.dispose}. */
 export class ScalarModel {
+  /** The transformer trunk (without the LM head). */
   readonly trunk: Trunk;
 
+  /** Wrap existing parameters (trunk and `head.w`, `head.b`); the model takes ownership. */
   constructor(config: ModelConfig, params: Params) {
     if (!params.has("head.w") || !params.has("head.b")) {
       throw new Error("a scalar model needs head.w and head.b parameters");
@@ -55,14 +58,14 @@ export class ScalarModel {
    * @param ids [B, T] int32.
    * @returns [B, T]; the caller disposes it.
    */
-  scores(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+  scores(ids: Tensor2D, opts: ForwardOptions = {}): Tensor2D {
     const [b, t] = ids.shape;
     const { hidden } = this.trunk.forward(ids, opts);
     return tf.tidy(() => {
-      const h2 = hidden.reshape([b * t, this.config.dModel]) as tf.Tensor2D; // [B*T, D]
+      const h2 = hidden.reshape([b * t, this.config.dModel]) as Tensor2D; // [B*T, D]
       const s = tf.fused.matMul({ a: h2, b: this.trunk.p("head.w"), bias: this.trunk.p("head.b") });
       hidden.dispose();
-      return s.reshape([b, t]) as tf.Tensor2D;
+      return s.reshape([b, t]) as Tensor2D;
     });
   }
 
@@ -74,7 +77,7 @@ export class ScalarModel {
    * @param lastIndex per row, the position to read (0 ≤ i < T).
    * @returns [B]; the caller disposes it.
    */
-  scoreAt(ids: tf.Tensor2D, lastIndex: ArrayLike<number>, opts: ForwardOptions = {}): tf.Tensor1D {
+  scoreAt(ids: Tensor2D, lastIndex: ArrayLike<number>, opts: ForwardOptions = {}): Tensor1D {
     const [b, t] = ids.shape;
     if (lastIndex.length !== b) {
       throw new RangeError(`lastIndex has ${lastIndex.length} entries for a batch of ${b}`);
@@ -88,7 +91,7 @@ export class ScalarModel {
     return tf.tidy(() => {
       const s = this.scores(ids, opts); // [B, T]
       const pick = tf.oneHot(tf.tensor1d(Array.from(lastIndex), "int32"), t); // [B, T]
-      return s.mul(pick).sum(1) as tf.Tensor1D;
+      return s.mul(pick).sum(1) as Tensor1D;
     });
   }
 

@@ -12,6 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from "../util/tensor_types.ts";
 import type { ModelConfig } from "./config.ts";
 import { embed, gelu, layerNorm, linear } from "./layers.ts";
 import { normalValues, type Params, variable } from "./params.ts";
@@ -19,8 +20,10 @@ import { Rng } from "../util/rng.ts";
 
 /** Keys and values of earlier positions, per layer: [B, H, S_past, hd]. Owned by the caller. */
 export interface KvCache {
-  k: tf.Tensor4D[];
-  v: tf.Tensor4D[];
+  /** Keys per layer, [B, H, S_past, hd]. */
+  k: Tensor4D[];
+  /** Values per layer, [B, H, S_past, hd]. */
+  v: Tensor4D[];
 }
 
 /** How a forward pass runs. */
@@ -33,12 +36,12 @@ export interface ForwardOptions {
    * Position ids [B, T] int32. Default: 0..T−1 for every row (right-padded batches).
    * Left-padded sampling passes each row's own positions.
    */
-  positions?: tf.Tensor2D;
+  positions?: Tensor2D;
   /**
    * Additive attention bias [B or 1, 1, T, S]: 0 where attending is allowed, −1e9
    * elsewhere. Default: the causal mask over T (no past).
    */
-  attnBias?: tf.Tensor4D;
+  attnBias?: Tensor4D;
   /** Past keys and values; when given, the pass also returns the extended cache. */
   past?: KvCache;
   /** Return the keys and values of this pass (for a KV cache). */
@@ -47,17 +50,19 @@ export interface ForwardOptions {
 
 /** Hidden states [B, T, D] after the final LayerNorm, and the new cache when asked. */
 export interface TrunkOutput {
-  hidden: tf.Tensor3D;
+  /** [B, T, D] hidden states after the final LayerNorm. */
+  hidden: Tensor3D;
+  /** The cache extended by this pass, when asked for. */
   cache?: KvCache;
 }
 
-const causalBiases = new Map<number, tf.Tensor4D>();
+const causalBiases = new Map<number, Tensor4D>();
 /**
  * The additive causal mask [1, 1, T, T]: 0 on and below the diagonal, −1e9 above.
  * One full-context mask is kept per context size and sliced, so varying batch lengths
  * create no lasting tensors. The slice belongs to the caller's tidy scope.
  */
-export function causalBias(t: number, context: number): tf.Tensor4D {
+export function causalBias(t: number, context: number): Tensor4D {
   let bias = causalBiases.get(context);
   if (!bias) {
     const values = new Float32Array(context * context);
@@ -72,7 +77,9 @@ export function causalBias(t: number, context: number): tf.Tensor4D {
 
 /** A parameter's name, shape and initialiser. */
 export interface ParamSpec {
+  /** Parameter name, e.g. `h.0.attn.wqkv`. */
   name: string;
+  /** Parameter shape. */
   shape: number[];
   /** Standard deviation of a normal init, or a constant fill. */
   init: { std: number } | { fill: number };
@@ -134,13 +141,17 @@ export function initTrunkParams(cfg: ModelConfig, seed: number): Params {
 
 /** The shared trunk: embeddings, blocks, final LayerNorm. */
 export class Trunk {
+  /** A trunk over `params` (which must match `config`'s parameter specs); it does not copy them. */
   constructor(readonly config: ModelConfig, readonly params: Params) {}
 
-  /** Parameter by name; a missing name is a programming error. */
-  p<R extends tf.Rank>(name: string): tf.Tensor<R> {
+  /**
+   * Parameter by name, typed as the rank the caller expects (unchecked: the parameter specs
+   * fix each shape); a missing name is a programming error.
+   */
+  p<T extends Tensor = Tensor>(name: string): T {
     const v = this.params.get(name);
     if (!v) throw new Error(`model has no parameter ${name}`);
-    return v as unknown as tf.Tensor<R>;
+    return v as unknown as T;
   }
 
   /**
@@ -148,7 +159,7 @@ export class Trunk {
    * @param ids [B, T] int32.
    * @returns hidden [B, T, D] (and the cache) — the caller disposes them.
    */
-  forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): TrunkOutput {
+  forward(ids: Tensor2D, opts: ForwardOptions = {}): TrunkOutput {
     const cfg = this.config;
     const [b, t] = ids.shape;
     const sPast = opts.past?.k[0]?.shape[2] ?? 0;
@@ -158,31 +169,31 @@ export class Trunk {
         `sequence of ${sPast + t} positions exceeds the model's context of ${cfg.context}`,
       );
     }
-    const newK: tf.Tensor4D[] = [], newV: tf.Tensor4D[] = [];
+    const newK: Tensor4D[] = [], newV: Tensor4D[] = [];
     const hidden = tf.tidy(() => {
       const d = cfg.dModel;
       // token + position embeddings, flattened to [B*T, D] for the linear maps
-      const tok = embed(ids.reshape([-1]) as tf.Tensor1D, this.p("wte")); // [B*T, D]
+      const tok = embed(ids.reshape([-1]) as Tensor1D, this.p("wte")); // [B*T, D]
       // Shared positions are broadcast over the batch: a tile's gradient would be B slices.
       const emb = opts.positions
-        ? tok.add(tf.gather(this.p<tf.Rank.R2>("wpe"), opts.positions.reshape([-1]))) // [B*T, D]
-        : tok.reshape([b, t, d]).add(this.p<tf.Rank.R2>("wpe").slice([sPast, 0], [t, d])) // [B, T, D]
+        ? tok.add(tf.gather(this.p("wpe"), opts.positions.reshape([-1]))) // [B*T, D]
+        : tok.reshape([b, t, d]).add(this.p("wpe").slice([sPast, 0], [t, d])) // [B, T, D]
           .reshape([b * t, d]);
-      let x = this.dropout(emb, opts, 0) as tf.Tensor2D; // [B*T, D]
+      let x = this.#dropout(emb, opts, 0) as Tensor2D; // [B*T, D]
       const bias = opts.attnBias ?? causalBias(t, cfg.context);
       for (let l = 0; l < cfg.nLayers; l++) {
         const h = `h.${l}`;
-        const a = layerNorm(x, this.p(`${h}.ln1.g`), this.p(`${h}.ln1.b`)) as tf.Tensor2D;
+        const a = layerNorm(x, this.p(`${h}.ln1.g`), this.p(`${h}.ln1.b`)) as Tensor2D;
         const att = this.attention(a, b, t, l, bias, opts);
         if (att.k) {
           newK.push(tf.keep(att.k));
           newV.push(tf.keep(att.v!));
         }
-        x = x.add(this.dropout(att.y, opts, 2 * l + 1));
-        const m = layerNorm(x, this.p(`${h}.ln2.g`), this.p(`${h}.ln2.b`)) as tf.Tensor2D;
-        x = x.add(this.dropout(this.mlp(m, l), opts, 2 * l + 2));
+        x = x.add(this.#dropout(att.y, opts, 2 * l + 1));
+        const m = layerNorm(x, this.p(`${h}.ln2.g`), this.p(`${h}.ln2.b`)) as Tensor2D;
+        x = x.add(this.#dropout(this.mlp(m, l), opts, 2 * l + 2));
       }
-      return layerNorm(x, this.p("lnf.g"), this.p("lnf.b")).reshape([b, t, d]) as tf.Tensor3D;
+      return layerNorm(x, this.p("lnf.g"), this.p("lnf.b")).reshape([b, t, d]) as Tensor3D;
     });
     return { hidden, cache: newK.length ? { k: newK, v: newV } : undefined };
   }
@@ -193,22 +204,22 @@ export class Trunk {
    * @returns y [B*T, D], plus the full keys and values [B, H, S, hd] when caching.
    */
   attention(
-    x: tf.Tensor2D,
+    x: Tensor2D,
     b: number,
     t: number,
     layer: number,
-    bias: tf.Tensor4D,
+    bias: Tensor4D,
     opts: ForwardOptions,
-  ): { y: tf.Tensor2D; k?: tf.Tensor4D; v?: tf.Tensor4D } {
+  ): { y: Tensor2D; k?: Tensor4D; v?: Tensor4D } {
     const { dModel: d, nHeads: nh } = this.config;
     const hd = d / nh;
     const h = `h.${layer}`;
     const qkv = linear(x, this.p(`${h}.attn.wqkv`), this.p(`${h}.attn.bqkv`)); // [B*T, 3D]
-    const [q2, k2, v2] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const heads = (z: tf.Tensor2D) => z.reshape([b, t, nh, hd]).transpose([0, 2, 1, 3]);
-    const q = heads(q2) as tf.Tensor4D; // [B, H, T, hd]
-    let k = heads(k2) as tf.Tensor4D; // [B, H, T, hd]
-    let v = heads(v2) as tf.Tensor4D;
+    const [q2, k2, v2] = tf.split(qkv, 3, 1) as [Tensor2D, Tensor2D, Tensor2D];
+    const heads = (z: Tensor2D) => z.reshape([b, t, nh, hd]).transpose([0, 2, 1, 3]);
+    const q = heads(q2) as Tensor4D; // [B, H, T, hd]
+    let k = heads(k2) as Tensor4D; // [B, H, T, hd]
+    let v = heads(v2) as Tensor4D;
     const past = opts.past;
     if (past) {
       k = tf.concat([past.k[layer]!, k], 2); // [B, H, S, hd]
@@ -218,19 +229,19 @@ export class Trunk {
     att = tf.softmax(att, -1);
     const y = tf.matMul(att, v) // [B, H, T, hd]
       .transpose([0, 2, 1, 3]) // [B, T, H, hd]
-      .reshape([b * t, d]) as tf.Tensor2D;
+      .reshape([b * t, d]) as Tensor2D;
     const out = linear(y, this.p(`${h}.attn.wo`), this.p(`${h}.attn.bo`)); // [B*T, D]
     return opts.past || opts.returnCache ? { y: out, k, v } : { y: out };
   }
 
   /** Position-wise MLP: GELU(x·W1 + b1)·W2 + b2. [B*T, D] → [B*T, D]. */
-  mlp(x: tf.Tensor2D, layer: number): tf.Tensor2D {
+  mlp(x: Tensor2D, layer: number): Tensor2D {
     const h = `h.${layer}`;
-    const hidden = gelu(linear(x, this.p(`${h}.mlp.w1`), this.p(`${h}.mlp.b1`))) as tf.Tensor2D;
+    const hidden = gelu(linear(x, this.p(`${h}.mlp.w1`), this.p(`${h}.mlp.b1`))) as Tensor2D;
     return linear(hidden, this.p(`${h}.mlp.w2`), this.p(`${h}.mlp.b2`));
   }
 
-  private dropout(x: tf.Tensor, opts: ForwardOptions, site: number): tf.Tensor {
+  #dropout(x: Tensor, opts: ForwardOptions, site: number): Tensor {
     const rate = this.config.dropout;
     if (!opts.training || rate === 0) return x;
     return tf.dropout(x, rate, undefined, (opts.dropoutSeed ?? 0) * 1009 + site);

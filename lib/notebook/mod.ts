@@ -11,6 +11,29 @@ export { displayFigure, displayTable, liveFigure } from "../plot/display.ts";
 export type { LiveFigure } from "../plot/display.ts";
 export { sideBySide } from "../plot/side_by_side.ts";
 export {
+  type BonSection,
+  type CanonicalConfig,
+  type DataConfig,
+  type DpoSection,
+  type EvalSection,
+  type Method,
+  METHODS,
+  type ModelSection,
+  type PpoSection,
+  type PrefsConfig,
+} from "../../experiments/canonical/config.ts";
+export type { PlannedRun } from "../../experiments/canonical/plan.ts";
+export type { ConfigPatch } from "../../experiments/canonical/presets.ts";
+export type { EvalConfig, MethodRunConfig } from "../../experiments/canonical/methods/types.ts";
+export type { CanonicalData } from "../../experiments/canonical/stages/data.ts";
+export {
+  type Upstream,
+  UPSTREAM_STAGES,
+  type UpstreamStage,
+} from "../../experiments/canonical/stages/upstream.ts";
+export type { SweepResult } from "../../experiments/canonical/execute.ts";
+export {
+  BANDIT_METHODS,
   BANDIT_SWEEP_DEFAULTS,
   banditSweep,
   type BanditSweepConfig,

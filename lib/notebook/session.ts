@@ -38,13 +38,16 @@ import {
   type SweepResult,
 } from "../../experiments/canonical/execute.ts";
 import { METHOD_SPECS, type MethodRunConfig } from "../../experiments/canonical/methods/mod.ts";
+import type { PpoRunConfig } from "../../experiments/canonical/methods/ppo.ts";
+import type { DpoRunConfig } from "../../experiments/canonical/methods/dpo.ts";
+import type { BonRunConfig } from "../../experiments/canonical/methods/bon.ts";
 import {
   type CanonicalData,
   goldSource,
   readData,
 } from "../../experiments/canonical/stages/data.ts";
 import { runUpstream, type Upstream } from "../../experiments/canonical/stages/upstream.ts";
-import { type BackendInfo, initBackend } from "../backend.ts";
+import { type BackendInfo, initBackend } from "../backend/mod.ts";
 import type { CausalLM } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { loadCheckpoint } from "../models/checkpoint.ts";
@@ -55,6 +58,31 @@ import { readRunSamples } from "../sweep/run_tables.ts";
 
 /** Where the kit's repository is: results go to its `results/` unless told otherwise. */
 const REPO = new URL("../../", import.meta.url).pathname;
+
+export type { BonRunConfig, DpoRunConfig, MethodRunConfig, PpoRunConfig };
+
+/**
+ * The run config each method's trainer takes: PPO's carries its `trainer` (a `PpoConfig`),
+ * the DPO family's its `trainer` (a `DpoConfig`), best-of-n its `n`; every one its `eval`.
+ */
+export interface MethodRunConfigs {
+  /** PPO against the reward model. */
+  ppo: PpoRunConfig;
+  /** PPO against the gold reward. */
+  ppo_gt: PpoRunConfig;
+  /** DPO. */
+  dpo: DpoRunConfig;
+  /** DPO with label smoothing ε. */
+  cdpo: DpoRunConfig;
+  /** IPO. */
+  ipo: DpoRunConfig;
+  /** Hinge (SLiC). */
+  hinge: DpoRunConfig;
+  /** SimPO. */
+  simpo: DpoRunConfig;
+  /** Best-of-n. */
+  bon: BonRunConfig;
+}
 
 /** Options of {@link openSession}. */
 export interface SessionOptions {
@@ -161,7 +189,7 @@ export class Session {
 
   /** A stage's JSON summary (`summary.json` or `stats.json` of the data stage). */
   async stageSummary<T = Record<string, unknown>>(
-    stage: keyof Upstream,
+    stage: Exclude<keyof Upstream, "refs">,
   ): Promise<T> {
     const u = await this.upstream();
     return await readJson<T>(join(u[stage].dir, stage === "data" ? "stats.json" : "summary.json"));
@@ -177,8 +205,12 @@ export class Session {
    * The run config a method would train with at this session's config plus `overrides`
    * (e.g. `runConfig("cdpo")` shows DPO with label smoothing ε = `dpo.cdpoEpsilon`).
    */
-  runConfig(method: Method, overrides: ConfigPatch<CanonicalConfig> = {}): MethodRunConfig {
-    return METHOD_SPECS[method].runConfig(resolveCanonical(this.config, overrides), method);
+  runConfig<M extends Method>(
+    method: M,
+    overrides: ConfigPatch<CanonicalConfig> = {},
+  ): MethodRunConfigs[M] {
+    const c = resolveCanonical(this.config, overrides);
+    return METHOD_SPECS[method].runConfig(c, method) as MethodRunConfigs[M];
   }
 
   /**

@@ -6,12 +6,7 @@
  */
 import type { ColumnTable } from "arquero";
 import { KitError, show } from "../util/errors.ts";
-import { type Datum, type ErrorBars, PALETTE } from "./figure.ts";
-
-/** Colour of the `i`-th series. */
-export function colour(i: number): string {
-  return PALETTE[i % PALETTE.length]!;
-}
+import type { Datum, ErrorBars } from "./figure.ts";
 
 /**
  * The column to read for `name`: `name` itself, else `<name>_mean` (so builders take raw
@@ -49,37 +44,37 @@ export function ciColumns(table: ColumnTable, column: string): [string, string] 
   return names.includes(lo) && names.includes(hi) ? [lo, hi] : undefined;
 }
 
-/** Error bars from the interval `[lo, hi]` around `mid`; null where any is missing. */
-export function errorBars(mid: Datum[], lo: Datum[], hi: Datum[]): ErrorBars {
-  const diff = (a: Datum | undefined, b: Datum | undefined) =>
-    typeof a === "number" && typeof b === "number" ? a - b : null;
+/**
+ * Error bars from the interval `[lo, hi]` around `mid`, drawn where `keep[i]` holds; no bar
+ * (null) where a value is missing or the interval has zero width (a cap on the point
+ * would suggest an interval that is not there).
+ */
+export function errorBars(
+  mid: Datum[],
+  lo: Datum[],
+  hi: Datum[],
+  keep: readonly boolean[],
+  color: string,
+): ErrorBars | undefined {
+  const bar = (i: number): [number, number] | undefined => {
+    const m = mid[i], l = lo[i], h = hi[i];
+    if (!keep[i] || typeof m !== "number" || typeof l !== "number" || typeof h !== "number") {
+      return undefined;
+    }
+    return h - l > 0 ? [h - m, m - l] : undefined;
+  };
+  const bars = mid.map((_, i) => bar(i));
+  if (!bars.some((b) => b !== undefined)) return undefined;
   return {
     type: "data",
     symmetric: false,
-    array: mid.map((m, i) => diff(hi[i], m)),
-    arrayminus: mid.map((m, i) => diff(m, lo[i])),
+    array: bars.map((b) => b?.[0] ?? null),
+    arrayminus: bars.map((b) => b?.[1] ?? null),
     visible: true,
-    thickness: 1,
+    thickness: 1.2,
     width: 3,
+    color,
   };
-}
-
-/** Readable axis titles for the kit's usual column names; others are shown as they are. */
-const AXIS_TITLES: Record<string, string> = {
-  kl: "KL(π ‖ π_ref) [nats]",
-  "kl/ref": "KL(π ‖ π_ref) [nats]",
-  reward_gold: "gold reward",
-  "reward/gold": "gold reward",
-  reward_proxy: "proxy (reward-model) reward",
-  "reward/proxy": "proxy (reward-model) reward",
-  beta: "β",
-  step: "step",
-};
-
-/** Axis title for a column (a `_mean` suffix is dropped). */
-export function axisTitle(column: string): string {
-  const base = column.endsWith("_mean") ? column.slice(0, -"_mean".length) : column;
-  return AXIS_TITLES[base] ?? base;
 }
 
 /** Short names for label columns: `β=0.1`, `n=4`. */

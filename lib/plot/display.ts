@@ -29,7 +29,9 @@
 import type { ColumnTable } from "arquero";
 import type { Figure } from "./figure.ts";
 import { PLOTLY_VERSION, plotlyBundle } from "./html.ts";
-import { scriptJson } from "./_escape.ts";
+import { scriptJson } from "../util/html_escape.ts";
+import { sizeFigure } from "./size_figure.ts";
+import { formatTable, tableToHtml } from "../util/table_format.ts";
 
 /** The part of `Deno.jupyter` (Deno 2.9) that the kit uses. */
 export interface JupyterApi {
@@ -69,10 +71,12 @@ let bundleSent = false;
 export const BUNDLE_SETTLE_MS = 2000;
 
 /**
- * The media bundle for a figure: plotly JSON, an HTML fallback and a text summary.
+ * The media bundle for a figure laid out at the `screen` size (caption included): plotly
+ * JSON, an HTML fallback and a text summary.
  * @param inlinePlotly embed the plotly.js bundle in the HTML fallback.
  */
-export function figureBundle(fig: Figure, inlinePlotly: boolean): MediaBundle {
+export function figureBundle(figure: Figure, inlinePlotly: boolean): MediaBundle {
+  const fig = sizeFigure(figure, "screen");
   const id = `kit-plot-${Date.now().toString(36)}-${figureCount++}`;
   const h = typeof fig.layout.height === "number" ? fig.layout.height : 500;
   const target = JSON.stringify(id);
@@ -80,14 +84,14 @@ export function figureBundle(fig: Figure, inlinePlotly: boolean): MediaBundle {
   var fig = ${scriptJson(fig)};
   var tries = 0;
   (function draw() {
-    var opts = { responsive: true, displaylogo: false };
+    var opts = { displaylogo: false };
     if (window.Plotly) return window.Plotly.newPlot(${target}, fig.data, fig.layout, opts);
     if (++tries < 200) setTimeout(draw, 50);
   })();
 })();`;
   const html = (inlinePlotly ? `<script>${plotlyBundle()}</script>\n` : "") +
-    `<div id="${id}" style="width:100%;height:${h}px"></div>\n<script>${draw}</script>`;
-  const title = fig.layout.title?.text ?? "figure";
+    `<div id="${id}" style="width:${fig.layout.width}px;height:${h}px"></div>\n<script>${draw}</script>`;
+  const title = figure.layout.title?.text ?? "figure";
   return {
     "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout },
     "text/html": html,
@@ -134,22 +138,23 @@ async function sendFigure(
 }
 
 /**
- * Show a table in the notebook as HTML (arquero's `toHTML`) with a Markdown text fallback.
+ * Show a table in the notebook as HTML with an aligned Markdown text fallback, both from
+ * the kit's table formatter (3 significant digits, blanks for missing values).
  * @param opts.limit most rows shown (default 20).
+ * @param opts.digits significant digits (default 3).
  * @returns true when displayed, false outside the Jupyter kernel.
  */
 export async function displayTable(
   table: ColumnTable,
-  opts: DisplayOptions & { limit?: number } = {},
+  opts: DisplayOptions & { limit?: number; digits?: number } = {},
 ): Promise<boolean> {
   const api = opts.api ?? jupyter();
   if (!api) return false;
-  const limit = opts.limit ?? 20;
-  const more = table.numRows() > limit ? `\n(${limit} of ${table.numRows()} rows)` : "";
+  const format = { limit: opts.limit ?? 20, digits: opts.digits ?? 3 };
   await api.display(
     {
-      "text/html": table.toHTML({ limit }) + (more ? `<p>${more.trim()}</p>` : ""),
-      "text/plain": table.toMarkdown({ limit }) + more,
+      "text/html": tableToHtml(table, format),
+      "text/plain": formatTable(table, format),
     },
     displayOptions(opts),
   );

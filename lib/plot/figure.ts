@@ -28,6 +28,8 @@ export interface ErrorBars {
   thickness?: number;
   /** Cap width in px. */
   width?: number;
+  /** Bar colour (default: the trace's). */
+  color?: string;
 }
 
 /** A `scatter` trace (the only trace type the kit draws). */
@@ -46,12 +48,25 @@ export interface Trace {
   text?: string[];
   /** Where labels sit relative to their points. */
   textposition?: "top center" | "bottom center" | "top right";
+  /** Label font. */
+  textfont?: { size?: number; color?: string };
   /** Hover label format. */
   hovertemplate?: string;
   /** Line style. */
-  line?: { color?: string; dash?: "solid" | "dash" | "dot"; width?: number };
-  /** Marker style. */
-  marker?: { color?: string; size?: number; opacity?: number };
+  line?: { color?: string; dash?: Dash; width?: number };
+  /**
+   * Marker style. `symbol` is one plotly symbol name or one per point; a name ending in
+   * `-open` draws the outline only (the kit's mark for an analytic KL).
+   */
+  marker?: {
+    color?: string;
+    size?: number;
+    opacity?: number;
+    symbol?: string | string[];
+    line?: { color?: string; width?: number };
+  };
+  /** Trace opacity. */
+  opacity?: number;
   /** Horizontal error bars. */
   error_x?: ErrorBars;
   /** Vertical error bars. */
@@ -64,6 +79,22 @@ export interface Trace {
   legendgroup?: string;
   /** Whether this trace has a legend entry. */
   showlegend?: boolean;
+  /** Kit data carried with the trace (plotly ignores it). */
+  meta?: TraceMeta;
+}
+
+/** Line dash styles the kit uses. */
+export type Dash = "solid" | "dash" | "dot" | "dashdot" | "longdash";
+
+/** What the kit notes on a trace for the layout pass (`sizeFigure`). */
+export interface TraceMeta {
+  /** The method this trace draws (a key of `METHOD_STYLES` or any other name). */
+  method?: string;
+  /**
+   * Draw this trace's `text` as point labels where they fit without overlapping (placed
+   * for each output size); labels that do not fit stay on hover.
+   */
+  placeLabels?: boolean;
 }
 
 /** An axis's layout. */
@@ -76,12 +107,16 @@ export interface Axis {
   zeroline?: boolean;
   /** Share range with another axis, e.g. `x`. */
   matches?: string;
+  /** Fixed range (set by the layout pass so labels can be placed in pixels). */
+  range?: [number, number];
+  /** Any other plotly axis key. */
+  [key: string]: unknown;
 }
 
 /** A figure's layout: the keys the kit sets, plus anything plotly accepts. */
 export interface Layout {
-  /** Figure title. */
-  title?: { text: string };
+  /** Figure title (plus plotly title keys such as `font`, set by the layout pass). */
+  title?: { text: string; [key: string]: unknown };
   /** First x axis (`xaxis2`, … for subplots go in the index signature). */
   xaxis?: Axis;
   /** First y axis. */
@@ -95,9 +130,32 @@ export interface Layout {
   /** Legend placement and style. */
   legend?: Record<string, unknown>;
   /** Subplot grid. */
-  grid?: { rows: number; columns: number; pattern: "independent" | "coupled" };
+  grid?: {
+    rows: number;
+    columns: number;
+    pattern: "independent" | "coupled";
+    xgap?: number;
+    ygap?: number;
+  };
+  /** Kit data carried with the figure: its caption (plotly ignores `meta`). */
+  meta?: FigureMeta;
   /** Any other plotly layout key (`xaxis2`, `annotations`, …). */
   [key: string]: unknown;
+}
+
+/** Data the kit carries in `layout.meta`. */
+export interface FigureMeta {
+  /**
+   * What the figure shows and how to read its marks: the interval behind the error bars
+   * (kind, confidence level, seeds or prompts), how KL was obtained, what the lines are.
+   * Plain Unicode text; the layout pass draws it below the plot (HTML, notebooks, images).
+   */
+  caption?: string;
+  /**
+   * The figure titles its subplots with annotations above them (the layout pass leaves
+   * room above each row for them).
+   */
+  subplotTitles?: boolean;
 }
 
 /** A plotly figure. */
@@ -107,17 +165,3 @@ export interface Figure {
   /** Layout. */
   layout: Layout;
 }
-
-/** Colours for methods/runs, in order of first appearance (plotly's default cycle). */
-export const PALETTE = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-] as const;

@@ -6,6 +6,7 @@
  */
 import { KitError } from "../util/errors.ts";
 import type { Figure, Trace } from "./figure.ts";
+import { FALLBACK_COLOURS } from "./style.ts";
 
 /** Options of {@link scatterFigure}. */
 export interface ScatterOptions {
@@ -43,7 +44,7 @@ export function scatterFigure(
     name: opts.yTitle,
     x: x.map(finite),
     y: y.map(finite),
-    marker: { size: 5, opacity: 0.6 },
+    marker: { size: 5, opacity: 0.6, color: FALLBACK_COLOURS[0] },
   };
   if (opts.text) {
     points.text = [...opts.text];
@@ -61,7 +62,7 @@ export function scatterFigure(
         name: "y = x",
         x: [lo, hi],
         y: [lo, hi],
-        line: { color: "gray", dash: "dash", width: 1 },
+        line: { color: "#7f7f7f", dash: "dash", width: 1 },
       });
     }
   }

@@ -18,7 +18,7 @@ export type Panel = readonly [figure: Figure, subtitle: string];
  * @example
  * ```ts
  * import { sideBySide } from "./side_by_side.ts";
- * const f = { data: [{ type: "scatter" as const, x: [1], y: [2], name: "ppo" }], layout: {} };
+ * const f = { data: [{ type: "scatter" as const, mode: "markers" as const, x: [1], y: [2], name: "ppo" }], layout: {} };
  * const both = sideBySide([f, "left"], [f, "right"], "two panels");
  * if (both.data.length !== 2 || both.data[1]!.xaxis !== "x2") throw new Error();
  * ```

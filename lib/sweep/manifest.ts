@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BackendInfo } from "../backend.ts";
+import type { BackendInfo } from "../backend/mod.ts";
 import { writeTextAtomic } from "../util/atomic_write.ts";
 
 /** The manifest written next to every run's results. */

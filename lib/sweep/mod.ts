@@ -22,3 +22,4 @@ export * from "./run_tables.ts";
 export * from "./shard.ts";
 export * from "./stage_cache.ts";
 export * from "./temp_files.ts";
+export * from "../util/table_format.ts";

@@ -13,7 +13,7 @@
 
 /** Environment variables the kit reads (`--allow-env=…` of every experiment task). */
 export const KIT_ENV_VARS = [
-  "RLHF_BACKEND", // lib/backend.ts: which tfjs backend
+  "RLHF_BACKEND", // lib/backend/select.ts: which tfjs backend
   "RLHF_WASM_THREADS", // lib/models/wasm_threads.ts
   "RLHF_PNG", // 0: no PNG export
   "RLHF_FAULT", // tests of the failure path (experiments/canonical/run.ts)
@@ -35,9 +35,9 @@ export const KIT_SYS_KINDS = [...SWEEP_SYS_KINDS, "loadavg"] as const;
 /**
  * Programs the kit starts (`--allow-run=…`): Deno for worker processes, `ps` to tell a
  * dead lock holder on this host, git for the manifest's commit, lscpu for the CPU's name,
- * Chromium for PNG export.
+ * Chromium for image export and `pgrep` to find a browser left running by it.
  */
-export const KIT_PROGRAMS = ["deno", "ps", "git", "lscpu", "chromium"] as const;
+export const KIT_PROGRAMS = ["deno", "ps", "git", "lscpu", "chromium", "pgrep"] as const;
 
 /** Permission kinds a child can be given. */
 export type PermissionKind = "read" | "write" | "env" | "sys" | "run" | "ffi" | "net" | "import";

@@ -12,6 +12,7 @@ import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { FileFormatError, KitError, show } from "../util/errors.ts";
 import { writeTextAtomic } from "../util/atomic_write.ts";
+import { tableToCsv } from "../util/table_format.ts";
 
 /**
  * Read a CSV file with a header row into a table (numbers and booleans typed).
@@ -36,11 +37,12 @@ export async function readCsvTable(path: string): Promise<ColumnTable> {
   }
 }
 
-/** Write a table as CSV (header row, RFC 4180 quoting), atomically. */
+/**
+ * Write a table as CSV, atomically: header row, RFC 4180 quoting, numbers at full precision
+ * (they read back to the same doubles), missing values (null, NaN) as empty cells.
+ */
 export async function writeCsvTable(table: ColumnTable, path: string): Promise<void> {
-  let csv = table.toCSV();
-  if (!csv.endsWith("\n")) csv += "\n";
-  await writeTextAtomic(path, csv);
+  await writeTextAtomic(path, tableToCsv(table));
 }
 
 /**

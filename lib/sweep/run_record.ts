@@ -32,7 +32,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import * as aq from "arquero";
-import type { BackendInfo } from "../backend.ts";
+import type { BackendInfo } from "../backend/mod.ts";
 import type { MetricRow } from "../train/metrics.ts";
 import { writeBytesAtomic, writeTextAtomic } from "../util/atomic_write.ts";
 import { FileFormatError, KitError } from "../util/errors.ts";
@@ -85,6 +85,7 @@ export class CheckpointKeeper {
   save: ((path: string, step: number) => Promise<void>) | undefined;
 
   /**
+   * Keep checkpoints in `dir`, one every `every` steps.
    * @param dir the run's stage directory.
    * @param every save every this many steps (0: never).
    */
@@ -152,7 +153,7 @@ export interface RecordedRunSpec {
   checkpointEvery: number;
   /** Train and evaluate; throw to fail the run. */
   run: (ctx: RunContext) => Promise<RunOutput>;
-  /** Progress and failure notices (default: none). */
+  /** Progress messages (waiting for locks, failures and where they are recorded). */
   log?: (m: string) => void;
 }
 

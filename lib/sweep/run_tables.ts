@@ -23,18 +23,23 @@ import { FileFormatError } from "../util/errors.ts";
  * ```
  */
 export function stackTables(tables: readonly ColumnTable[]): ColumnTable {
-  const cols = [...new Set(tables.flatMap((t) => t.columnNames()))];
-  const data: Record<string, unknown[]> = Object.fromEntries(cols.map((c) => [c, []]));
-  for (const t of tables) {
-    const n = t.numRows();
-    for (const c of cols) {
-      const values = t.columnNames().includes(c)
-        ? (t.array(c) as ArrayLike<unknown>)
-        : Array.from({ length: n }, () => null);
-      for (let i = 0; i < n; i++) data[c]!.push(values[i]);
+  const names: string[] = [];
+  for (const t of tables) for (const c of t.columnNames()) if (!names.includes(c)) names.push(c);
+  const columns: Record<string, unknown[]> = {};
+  for (const c of names) {
+    const out: unknown[] = [];
+    for (const t of tables) {
+      const n = t.numRows();
+      if (t.columnNames().includes(c)) {
+        const values = t.array(c) as ArrayLike<unknown>;
+        for (let i = 0; i < n; i++) out.push(values[i] ?? null);
+      } else {
+        for (let i = 0; i < n; i++) out.push(null);
+      }
     }
+    columns[c] = out;
   }
-  return aq.table(data);
+  return aq.table(columns, names);
 }
 
 /**

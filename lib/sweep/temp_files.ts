@@ -9,9 +9,10 @@
  * Every name the kit gives a temp file or directory carries its owner's pid. One is
  * removed when that pid is not a live process on this host and the file has not changed
  * for {@link IDLE_MS} (so it is not in the middle of a write anywhere, even by a process
- * with the same pid on another host sharing the directory). Chromium profiles
- * (`kit-chromium-*`, named by png.ts without a pid) are removed once untouched for
- * {@link PROFILE_IDLE_MS}: a running browser writes to its profile constantly. Stage
+ * with the same pid on another host sharing the directory). Chromium sessions
+ * (`kit-chromium-<pid>-*`, lib/plot/chromium.ts) go by the same rule; older profiles
+ * named without a pid are removed once untouched for {@link PROFILE_IDLE_MS}: a running
+ * browser writes to its profile constantly. Stage
  * `.partial-<pid>` directories are left to the stage cache, which removes or resumes them
  * under the stage's lock.
  *
@@ -35,7 +36,7 @@ const RESULTS_PATTERNS: readonly RegExp[] = [
   /^\.write-probe-(\d+)$/, // resources.ts: the writability probe
 ];
 
-/** The prefix of the XDG_RUNTIME_DIR temp directory a process makes (lib/backend.ts). */
+/** The prefix of the XDG_RUNTIME_DIR temp directory a process makes (lib/backend/select.ts). */
 export const XDG_PREFIX = "rlhf-xdg-";
 
 /** What {@link sweepTempFiles} removed. */
@@ -111,8 +112,8 @@ export async function sweepTempFiles(
     }
     for (const e of entries) {
       if (!e.isDirectory) continue;
-      const xdg = new RegExp(`^${XDG_PREFIX}(\\d+)-`).exec(e.name);
-      if (xdg) await consider(join(tmp, e.name), Number(xdg[1]), idle);
+      const owned = new RegExp(`^(?:${XDG_PREFIX}|kit-chromium-)(\\d+)-`).exec(e.name);
+      if (owned) await consider(join(tmp, e.name), Number(owned[1]), idle);
       else if (e.name.startsWith("kit-chromium-")) {
         await consider(join(tmp, e.name), undefined, opts.profileIdleMs ?? PROFILE_IDLE_MS);
       }

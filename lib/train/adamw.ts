@@ -11,13 +11,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Variable } from "../util/tensor_types.ts";
 import { ownedVariable, type Params } from "../models/params.ts";
 
 /** AdamW hyper-parameters. */
 export interface AdamWOptions {
+  /** Decay rate of the first moment (β₁, default 0.9). */
   beta1?: number;
+  /** Decay rate of the second moment (β₂, default 0.95, as nanoGPT). */
   beta2?: number;
+  /** ε in the denominator (default 1e-8). */
   eps?: number;
+  /** Decoupled weight decay λ on matrices (default 0). */
   weightDecay?: number;
   /** Clip the global gradient norm to this (0 or Infinity: off). */
   gradClip?: number;
@@ -25,15 +30,21 @@ export interface AdamWOptions {
 
 /** AdamW over a fixed set of named variables. Owns its moment buffers: call `dispose`. */
 export class AdamW {
+  /** β₁. */
   readonly beta1: number;
+  /** β₂. */
   readonly beta2: number;
+  /** ε. */
   readonly eps: number;
+  /** Weight decay λ. */
   readonly weightDecay: number;
+  /** Global gradient-norm clip c (0: off). */
   readonly gradClip: number;
   #t = 0;
-  #m = new Map<string, tf.Variable>();
-  #v = new Map<string, tf.Variable>();
+  #m = new Map<string, Variable>();
+  #v = new Map<string, Variable>();
 
+  /** An optimiser for `params` (updated in place) with zeroed moments. */
   constructor(readonly params: Params, opts: AdamWOptions = {}) {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.95;
@@ -55,16 +66,16 @@ export class AdamW {
    * Apply one update from `grads` (keyed by variable name, as `tf.variableGrads` returns).
    * @returns the global gradient norm before clipping; the caller disposes it.
    */
-  apply(grads: Record<string, tf.Tensor>, lr: number): tf.Scalar {
+  apply(grads: Record<string, Tensor>, lr: number): Scalar {
     this.#t++;
     const t = this.#t;
     return tf.tidy(() => {
-      const list: [string, tf.Variable, tf.Tensor][] = [];
+      const list: [string, Variable, Tensor][] = [];
       for (const [name, p] of this.params) {
         const g = grads[p.name];
         if (g) list.push([name, p, g]);
       }
-      const norm = tf.sqrt(tf.addN(list.map(([, , g]) => tf.sum(tf.square(g))))) as tf.Scalar;
+      const norm = tf.sqrt(tf.addN(list.map(([, , g]) => tf.sum(tf.square(g))))) as Scalar;
       const scale = this.gradClip > 0 && Number.isFinite(this.gradClip)
         ? tf.minimum(1, tf.div(this.gradClip, norm.add(1e-6)))
         : tf.scalar(1);
@@ -96,9 +107,9 @@ export class AdamW {
  */
 export function optimiserStep(
   opt: AdamW,
-  lossFn: () => tf.Scalar,
+  lossFn: () => Scalar,
   lr: number,
-): { loss: tf.Scalar; gradNorm: tf.Scalar } {
+): { loss: Scalar; gradNorm: Scalar } {
   const vars = [...opt.params.values()].filter((v) => v.trainable);
   const { value, grads } = tf.variableGrads(lossFn, vars);
   const gradNorm = opt.apply(grads, lr);

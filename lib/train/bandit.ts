@@ -1,18 +1,19 @@
 /**
  * Trainers for the exact bandit task (lib/data/bandit.ts): a tabular policy
- * π_θ(y|x) = softmax(θ[x]) with θ a tf.Variable [P, R] that starts at π_ref's logits, trained
+ * π_θ(y|x) = softmax(θ[x]) with θ a Variable [P, R] that starts at π_ref's logits, trained
  * by DPO-family losses from Bradley–Terry preferences or by PPO with a KL-shaped reward.
  * Both return the final policy with its exact expected reward and KL(π‖π_ref), so tests can
  * compare them with the closed-form optima of lib/eval/oracle.ts.
  *
  * Log-probs of chosen responses are picked with one-hot matrices and a matMul, never
- * tf.gather, whose gradient the wasm backend lacks (DESIGN.md, Backends). The learning rate
+ * tf.gather, whose gradient the wasm backend lacks (docs/architecture.md, "Backends"). The learning rate
  * decays linearly from `lr` to 0 over `steps` (TRL's default schedule), so Adam settles on
  * the optimum instead of hovering within ~lr of it.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor1D, Tensor2D, Variable } from "../util/tensor_types.ts";
 import {
   type BanditTask,
   drawBanditPreferences,
@@ -116,25 +117,25 @@ export function trainBanditDpo(
 ): BanditResult {
   const { task, onRow, ...overrides } = args;
   const cfg = resolveConfig("banditDpo", DPO_SCHEMA, BANDIT_DPO_DEFAULTS, overrides);
-  const { P, R, logRef } = task;
+  const { P, R, refLogProbs } = task;
   const data = drawBanditPreferences(task, cfg); // pairs, sampling, seed
   const M = data.counts.length;
 
   const theta = policyLogits(task); // [P, R]
   const pickChosen = oneHot(data.chosen, P * R); // [M, P·R]
   const pickRejected = oneHot(data.rejected, P * R); // [M, P·R]
-  const refChosen = tf.tensor1d(data.chosen.map((i) => logRef[i]!)); // [M]
-  const refRejected = tf.tensor1d(data.rejected.map((i) => logRef[i]!)); // [M]
+  const refChosen = tf.tensor1d(data.chosen.map((i) => refLogProbs[i]!)); // [M]
+  const refRejected = tf.tensor1d(data.rejected.map((i) => refLogProbs[i]!)); // [M]
   const weights = tf.tensor1d(data.counts); // [M]
-  const lengths = tf.ones([M]) as tf.Tensor1D; // each response is one "token"
+  const lengths = tf.ones([M]) as Tensor1D; // each response is one "token"
   const optimizer = tf.train.adam(cfg.lr);
   const history: MetricRow[] = [];
   try {
-    const lossOf = (): tf.Scalar => {
-      const logPi = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
+    const lossOf = (): Scalar => {
+      const logProbs = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
       const out = dpoLoss({
-        policyChosen: tf.reshape(tf.matMul(pickChosen, logPi), [M]), // [M]
-        policyRejected: tf.reshape(tf.matMul(pickRejected, logPi), [M]), // [M]
+        policyChosen: tf.reshape(tf.matMul(pickChosen, logProbs), [M]), // [M]
+        policyRejected: tf.reshape(tf.matMul(pickRejected, logProbs), [M]), // [M]
         refChosen,
         refRejected,
         beta: cfg.beta,
@@ -234,7 +235,7 @@ export function trainBanditPpo(
 ): BanditResult {
   const { task, onRow, ...overrides } = args;
   const cfg = resolveConfig("banditPpo", PPO_SCHEMA, BANDIT_PPO_DEFAULTS, overrides);
-  const { P, R, logRef, rewards } = task;
+  const { P, R, refLogProbs, rewards } = task;
   const N = P * cfg.batch; // samples per step
   const rng = new Rng(cfg.seed);
   const theta = policyLogits(task); // [P, R]
@@ -246,14 +247,15 @@ export function trainBanditPpo(
       setLearningRate(optimizer, cfg.lr * (1 - (step - 1) / cfg.steps));
 
       // Rollout: y ~ π_old(·|x) for every prompt.
-      const logPiOld = logSoftmaxOf(theta); // [P·R]
+      const oldTableLogProbs = logSoftmaxOf(theta); // [P·R]
       const taken: number[] = []; // flat x·R + y, [N]
       for (let x = 0; x < P; x++) {
-        const probs = Array.from({ length: R }, (_, y) => Math.exp(logPiOld[x * R + y]!));
+        const probs = Array.from({ length: R }, (_, y) => Math.exp(oldTableLogProbs[x * R + y]!));
         for (let k = 0; k < cfg.batch; k++) taken.push(x * R + rng.categorical(probs));
       }
-      const oldLogp = taken.map((i) => logPiOld[i]!); // [N]
-      const kl = klPerTokenArray(oldLogp, taken.map((i) => logRef[i]!), "k1"); // [N, 1]
+      const oldLogProbsTaken = taken.map((i) => oldTableLogProbs[i]!); // [N]
+      const refLogProbsTaken = taken.map((i) => refLogProbs[i]!); // [N]
+      const kl = klPerTokenArray(oldLogProbsTaken, refLogProbsTaken, "k1"); // [N, 1]
       const shaped = shapeRewards({
         klPerToken: kl,
         score: taken.map((i) => rewards[i]!),
@@ -278,17 +280,17 @@ export function trainBanditPpo(
 
       // Update: `epochs` full-batch steps on the clipped surrogate.
       const pick = oneHot(taken, P * R); // [N, P·R]
-      const oldLogProbs = tf.tensor2d(oldLogp, [N, 1]); // [N, 1]
+      const oldLogProbs = tf.tensor2d(oldLogProbsTaken, [N, 1]); // [N, 1]
       const adv = tf.tensor2d(advantages, [N, 1]); // [N, 1]
-      let metrics: Record<string, tf.Scalar> = {};
+      let metrics: Record<string, Scalar> = {};
       for (let epoch = 0; epoch < cfg.epochs; epoch++) {
         tf.dispose(Object.values(metrics));
         metrics = {};
         const loss = optimizer.minimize(
           () => {
-            const logPi = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
+            const logProbs = tf.reshape(tf.logSoftmax(theta), [P * R, 1]); // [P·R, 1]
             const out = ppoPolicyLoss({
-              logProbs: tf.matMul(pick, logPi), // [N, 1]
+              logProbs: tf.matMul(pick, logProbs), // [N, 1]
               oldLogProbs,
               advantages: adv,
               mask,
@@ -326,7 +328,7 @@ export function trainBanditPpo(
 // Helpers.
 
 /** The tabular policy θ [P, R], a trainable variable initialised to π_ref's logits. */
-function policyLogits(task: BanditTask): tf.Variable {
+function policyLogits(task: BanditTask): Variable {
   // tidy releases the initial tensor; the variable keeps its own reference to the data.
   return tf.tidy(() =>
     tf.variable(tf.tensor2d(Float32Array.from(task.refLogits), [task.P, task.R]), true)
@@ -334,14 +336,14 @@ function policyLogits(task: BanditTask): tf.Variable {
 }
 
 /** One-hot rows: out[m, idx[m]] = 1, [M, width]; the caller disposes it. */
-function oneHot(idx: readonly number[], width: number): tf.Tensor2D {
+function oneHot(idx: readonly number[], width: number): Tensor2D {
   const data = new Float32Array(idx.length * width);
   idx.forEach((i, m) => (data[m * width + i] = 1));
   return tf.tensor2d(data, [idx.length, width]);
 }
 
 /** log-softmax of θ [P, R] as a Float64Array [P·R] (via Float32 data). */
-function logSoftmaxOf(theta: tf.Variable): Float64Array {
+function logSoftmaxOf(theta: Variable): Float64Array {
   const t = tf.tidy(() => tf.logSoftmax(theta));
   const out = Float64Array.from(t.dataSync());
   t.dispose();
@@ -353,7 +355,7 @@ function emit(history: MetricRow[], onRow: RowSink | undefined, row: MetricRow):
   onRow?.(row);
 }
 
-function finish(task: BanditTask, theta: tf.Variable, history: MetricRow[]): BanditResult {
+function finish(task: BanditTask, theta: Variable, history: MetricRow[]): BanditResult {
   const logProbs = logSoftmaxOf(theta);
   const { reward, kl } = tabularStats(task, logProbs);
   return { logProbs, probs: logProbs.map(Math.exp), reward, kl, history };

@@ -32,7 +32,11 @@ export interface KlController {
 export class FixedKlController implements KlController {
   readonly value: number;
 
-  /** @param beta β ≥ 0. @throws ConfigError when β is negative or not finite. */
+  /**
+   * A controller that keeps β fixed.
+   * @param beta β ≥ 0.
+   * @throws ConfigError when β is negative or not finite.
+   */
   constructor(beta: number) {
     this.value = checkField("kl.beta", beta, {
       type: "number",
@@ -69,7 +73,10 @@ export class AdaptiveKlController implements KlController {
   /** The resolved, frozen settings. */
   readonly config: AdaptiveKlConfig;
 
-  /** @throws ConfigError naming the field for a non-positive or missing setting. */
+  /**
+   * A controller starting at `config.initBeta`.
+   * @throws ConfigError naming the field for a non-positive or missing setting.
+   */
   constructor(config: AdaptiveKlConfig) {
     this.config = resolveConfig("kl", ADAPTIVE_SCHEMA, config, {});
     this.#value = this.config.initBeta;

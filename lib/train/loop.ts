@@ -13,12 +13,15 @@ import { Progress } from "../util/progress.ts";
 
 /** What one step reports: named scalars (already read from the device) and tokens seen. */
 export interface StepReport {
+  /** Named scalars of the step, e.g. `loss/sft`. */
   metrics: Record<string, number>;
+  /** Tokens the step trained on (for `perf/tokens_per_s`). */
   tokens?: number;
 }
 
 /** A trainer's part of the loop. */
 export interface LoopSpec {
+  /** Steps, schedule and logging intervals. */
   config: LoopConfig;
   /** Progress-bar label; `false` silences it. */
   label: string | false;

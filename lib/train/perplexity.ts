@@ -10,8 +10,11 @@ import { sequentialBatches } from "../data/lm_batches.ts";
 
 /** Mean NLL per token, perplexity, and the number of tokens scored. */
 export interface PerplexityResult {
+  /** Mean negative log-likelihood per token, in nats. */
   nll: number;
+  /** Perplexity, exp(nll). */
   ppl: number;
+  /** Number of real tokens scored. */
   tokens: number;
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor2D } from "../util/tensor_types.ts";
 import { type CausalLM, gatherLogProbs } from "../models/causal_lm.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { selectRows, selectRowsOf } from "../data/response_batch.ts";
@@ -24,6 +25,7 @@ import {
   whiten,
 } from "../losses/ppo.ts";
 import { AdamW, optimiserStep } from "./adamw.ts";
+import { temperedLogits } from "./response_log_probs.ts";
 import { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
 import { checkFinite, type MetricRow, readScalars, type RowSink } from "./metrics.ts";
 import { collectRollout, type RewardSource, type Rollout, sequenceKl } from "./rollout.ts";
@@ -40,7 +42,11 @@ export interface PpoConfig {
   rolloutBatch: number;
   /** Maximum new tokens per completion. */
   maxNewTokens: number;
-  /** Sampling temperature of rollouts. */
+  /**
+   * Sampling temperature τ of rollouts. The trained policy is the tempered π_τ =
+   * softmax(logits/τ): log π_old, log π_θ in the clipped ratio, log π_ref in the KL and
+   * the entropy are all read at τ (as TRL does).
+   */
   temperature: number;
   /** Passes over each rollout. */
   epochs: number;
@@ -66,7 +72,10 @@ export interface PpoConfig {
   beta: number;
   /** Per-token KL estimator in the shaped reward. */
   klEstimator: KlEstimator;
-  /** Target KL (nats per sequence) of the adaptive controller; null: fixed β. */
+  /**
+   * Target KL(π‖π_ref) (nats per sequence) of the adaptive β controller (Ziegler et al.
+   * 2019); null: β stays fixed. Not to be confused with {@link PpoConfig.earlyStopKl}.
+   */
   adaptiveKlTarget: number | null;
   /** Horizon of the adaptive controller, in samples. */
   klHorizon: number;
@@ -76,10 +85,18 @@ export interface PpoConfig {
   rewardClip: number | null;
   /** Subtract this from the score of completions that hit the length limit without EOS. */
   noEosPenalty: number | null;
-  /** Stop an iteration's epochs when approx KL(π_old‖π) exceeds this (null: never). */
+  /**
+   * Stop an iteration's remaining epochs when the minibatch approx KL(π_old‖π) exceeds this
+   * (TRL's and CleanRL's `target_kl`); null: never.
+   */
   earlyStopKl: number | null;
   /** Emit sample texts every this many iterations (0: never). */
   sampleEvery: number;
+  /**
+   * Call the run's `evaluate` after every this many iterations and after the last one
+   * (0: never), e.g. to measure checkpoints on held-out prompts through training.
+   */
+  evalEvery: number;
   /** Seed of prompt order and sampling. */
   seed: number;
 }
@@ -106,14 +123,20 @@ export const PPO_CONFIG_SCHEMA: Schema<PpoConfig> = {
     type: "number",
     gt: 0,
     nullable: true,
-    doc: "adaptive KL target, null = fixed β",
+    doc: "KL(π‖π_ref) the adaptive β controller steers to, null = fixed β",
   },
   klHorizon: { type: "number", gt: 0, doc: "adaptive KL horizon in samples" },
   whitenRewards: { type: "boolean", doc: "whiten sequence scores per rollout" },
   rewardClip: { type: "number", gt: 0, nullable: true, doc: "clip scores to ±c, null = off" },
   noEosPenalty: { type: "number", min: 0, nullable: true, doc: "penalty for no EOS, null = off" },
-  earlyStopKl: { type: "number", gt: 0, nullable: true, doc: "early-stop approx KL, null = off" },
+  earlyStopKl: {
+    type: "number",
+    gt: 0,
+    nullable: true,
+    doc: "approx KL(π_old‖π) that stops an iteration's epochs, null = off",
+  },
   sampleEvery: { type: "number", int: true, min: 0, doc: "emit samples every N iterations" },
+  evalEvery: { type: "number", int: true, min: 0, doc: "evaluate every N iterations, 0 = never" },
   seed: { type: "number", int: true, doc: "seed of prompts and sampling" },
 };
 
@@ -142,6 +165,7 @@ export const PPO_DEFAULTS: PpoConfig = {
   noEosPenalty: null,
   earlyStopKl: 0.1,
   sampleEvery: 10,
+  evalEvery: 0,
   seed: 0,
 };
 
@@ -174,14 +198,19 @@ export function checkPpoRules(
 
 /** A few completions of an iteration, for logs and samples.jsonl. */
 export interface PpoSample {
+  /** The iteration (1-based) the completion was sampled at. */
   step: number;
+  /** Prompt token ids (with BOS). */
   prompt: number[];
+  /** Response token ids. */
   response: number[];
+  /** The training reward of the completion. */
   score: number;
 }
 
 /** Inputs of {@link trainPpo}. */
 export interface PpoRun {
+  /** The policy to train, in place. */
   policy: CausalLM;
   /** The frozen reference (SFT) model. */
   ref: CausalLM;
@@ -198,15 +227,28 @@ export interface PpoRun {
   monitors?: Readonly<Record<string, RewardSource>>;
   /** Prompt pool (token ids with BOS). */
   prompts: readonly number[][];
+  /** Hyper-parameters (see {@link ppoConfig}). */
   config: PpoConfig;
+  /** Receives each metric row as it is logged. */
   onRow?: RowSink;
+  /** Receives a few completions of an iteration every `sampleEvery` iterations. */
   onSamples?: (samples: PpoSample[]) => void;
+  /** Label of the progress bar; `false` silences it. */
   progress?: string | false;
   /**
    * Called after every iteration whose losses, rewards and KL were all finite, with the
    * number of iterations done (1-based), e.g. to save a checkpoint known to be good.
    */
   afterStep?: (iterationsDone: number) => Promise<void> | void;
+  /**
+   * Checkpoint evaluation, after iterations evalEvery, 2·evalEvery, … and the last (see
+   * {@link PpoConfig.evalEvery}), with the number of iterations done; its numbers become a
+   * row `{ step: iterationsDone, ...metrics }` among the metric rows (as the shared loop's
+   * `evaluate` does), before `afterStep` of that iteration. It must draw its own
+   * randomness: the training stream is not passed to it, so training is the same with it
+   * or without it.
+   */
+  evaluate?: (iterationsDone: number) => Promise<Record<string, number>>;
 }
 
 /** Train `policy` and `value` in place; returns one row per iteration. */
@@ -290,7 +332,16 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
         );
       }
       bar.update(it + 1, `score ${row[scoreName]!.toFixed(3)} kl ${kl.toFixed(2)}`);
-      await run.afterStep?.(it + 1);
+      const done = it + 1;
+      if (run.evaluate && c.evalEvery > 0 && (done % c.evalEvery === 0 || done === c.iterations)) {
+        const evalRow: MetricRow = { step: done };
+        for (const [k, v] of Object.entries(await run.evaluate(done))) {
+          evalRow[k] = checkFinite(k, v, it);
+        }
+        rows.push(evalRow);
+        run.onRow?.(evalRow);
+      }
+      await run.afterStep?.(done);
     }
     bar.finish();
     return rows;
@@ -308,7 +359,7 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
     rng: Rng,
     it: number,
   ): Promise<Record<string, number>> {
-    const l = ro.batch.length;
+    const t = ro.batch.length;
     const sums: Record<string, number> = {};
     let count = 0, earlyStop = 0;
     const rows = ro.prompts.map((_, i) => i);
@@ -317,16 +368,16 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
       for (let i = 0; i < rows.length; i += c.minibatchSize) {
         const idx = rows.slice(i, i + c.minibatchSize);
         const mb = selectRows(ro.batch, idx);
-        const t = (x: Float32Array) => tf.tensor2d(selectRowsOf(x, l, idx), [idx.length, l]);
-        const tokens = tf.tensor2d(mb.tokens, [mb.batch, l + 1], "int32");
-        const mask = tf.tensor2d(mb.mask, [mb.batch, l]);
-        const oldLogProbs = t(ro.logProbs), adv = t(advantages), ret = t(returns);
-        const oldValues = t(ro.values);
-        let diag: tf.Tensor[] = [];
+        const rowsOf = (x: Float32Array) => tf.tensor2d(selectRowsOf(x, t, idx), [idx.length, t]);
+        const tokens = tf.tensor2d(mb.tokens, [mb.batch, t + 1], "int32");
+        const mask = tf.tensor2d(mb.mask, [mb.batch, t]);
+        const oldLogProbs = rowsOf(ro.logProbs), adv = rowsOf(advantages), ret = rowsOf(returns);
+        const oldValues = rowsOf(ro.values);
+        let diag: Tensor[] = [];
         const policyStep = optimiserStep(policyOpt, () => {
-          const inputs = tokens.slice([0, 0], [mb.batch, l]) as tf.Tensor2D;
-          const logits = run.policy.logits(inputs); // [b, L, V]
-          const logProbs = gatherLogProbs(logits, tokens.slice([0, 1], [mb.batch, l])); // [b, L]
+          const inputs = tokens.slice([0, 0], [mb.batch, t]) as Tensor2D;
+          const logits = temperedLogits(run.policy, inputs, c.temperature); // [b, T, V]
+          const logProbs = gatherLogProbs(logits, tokens.slice([0, 1], [mb.batch, t])); // [b, T]
           const out = ppoPolicyLoss({
             logProbs,
             oldLogProbs,
@@ -336,11 +387,11 @@ export async function trainPpo(run: PpoRun): Promise<MetricRow[]> {
           });
           const entropy = entropyFromLogits(logits, mask);
           diag = [out.clipFrac, out.approxKl, entropy].map((x) => tf.keep(x));
-          return c.entCoef > 0 ? out.pgLoss.sub(entropy.mul(c.entCoef)) as tf.Scalar : out.pgLoss;
+          return c.entCoef > 0 ? out.pgLoss.sub(entropy.mul(c.entCoef)) as Scalar : out.pgLoss;
         }, c.lr);
-        let vClipFrac: tf.Tensor | undefined;
+        let vClipFrac: Tensor | undefined;
         const valueStep = optimiserStep(valueOpt, () => {
-          const values = run.value.scores(tokens.slice([0, 0], [mb.batch, l]) as tf.Tensor2D);
+          const values = run.value.scores(tokens.slice([0, 0], [mb.batch, t]) as Tensor2D);
           const out = ppoValueLoss({
             values,
             oldValues,

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor1D } from "../util/tensor_types.ts";
 import type { ScalarModel } from "../models/scalar_head.ts";
 import { pairBatch, type TokenPair } from "../data/response_batch.ts";
 import { shuffledIndexBatches } from "../data/lm_batches.ts";
@@ -17,6 +18,7 @@ import { runLoop } from "./loop.ts";
 import { type MetricRow, readScalars, type RowSink } from "./metrics.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
+import { ConfigError } from "../util/errors.ts";
 
 /** Reward-model hyper-parameters. */
 export interface RewardModelConfig extends LoopConfig {
@@ -59,18 +61,27 @@ export function rewardModelConfig(
 
 /** Inputs of {@link trainRewardModel}. */
 export interface RewardModelRun {
+  /** The scalar-head model to train, in place. */
   model: ScalarModel;
+  /** Training pairs. */
   train: readonly TokenPair[];
+  /** Held-out pairs, for validation loss and accuracy. */
   val?: readonly TokenPair[];
+  /** Hyper-parameters (see {@link rewardModelConfig}). */
   config: RewardModelConfig;
+  /** Receives each metric row as it is logged. */
   onRow?: RowSink;
+  /** Label of the progress bar; `false` silences it. */
   progress?: string | false;
 }
 
 /** Rows, and final train and held-out accuracies. */
 export interface RewardModelResult {
+  /** Every logged row. */
   rows: MetricRow[];
+  /** Fraction of training pairs with r(x, y_w) > r(x, y_l) after training. */
   trainAccuracy: number;
+  /** The same on the held-out pairs, when given. */
   valAccuracy?: number;
 }
 
@@ -80,25 +91,28 @@ export function pairRewards(
   pairs: readonly TokenPair[],
   training = false,
   dropoutSeed = 0,
-): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
+): { chosen: Tensor1D; rejected: Tensor1D } {
   const batch = pairBatch(pairs, model.config.context);
   return tf.tidy(() => {
     const tokens = tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32");
     const r = model.scoreAt(tokens, batch.lastToken, { training, dropoutSeed }); // [2B]
-    const [chosen, rejected] = tf.split(r, 2) as [tf.Tensor1D, tf.Tensor1D];
+    const [chosen, rejected] = tf.split(r, 2) as [Tensor1D, Tensor1D];
     return { chosen, rejected };
   });
 }
 
 /**
- * Fraction of pairs the model orders like the label (ties count half, like the
- * annotators' p_correct, so it is comparable to the Bayes ceiling).
+ * Fraction of untied pairs the model orders like the label, a pair it scores equally
+ * counting half (like the annotators' p_correct, so it is comparable to the Bayes
+ * ceiling). Pairs labelled a tie are left out: they have no order to agree with. NaN
+ * without untied pairs.
  */
 export async function pairAccuracy(
   model: ScalarModel,
-  pairs: readonly TokenPair[],
+  allPairs: readonly TokenPair[],
   batchSize = 64,
 ): Promise<number> {
+  const pairs = untied(allPairs);
   let correct = 0;
   for (let i = 0; i < pairs.length; i += batchSize) {
     const { chosen, rejected } = pairRewards(model, pairs.slice(i, i + batchSize));
@@ -109,11 +123,21 @@ export async function pairAccuracy(
   return pairs.length ? correct / pairs.length : NaN;
 }
 
-/** Train `model` in place on labelled pairs. */
+/**
+ * Train `model` in place on labelled pairs. Pairs labelled a tie are skipped (the
+ * Bradley–Terry likelihood has no tie outcome; TRL's reward trainer has none either, and
+ * binarised preference sets drop ties), so training and accuracies see untied pairs only.
+ * @throws ConfigError when no training pair is untied.
+ */
 export async function trainRewardModel(run: RewardModelRun): Promise<RewardModelResult> {
   const { model, config: c } = run;
-  const batches = shuffledIndexBatches(run.train.length, c.batchSize, new Rng(c.seed));
-  const nextBatch = (): TokenPair[] => (batches.next().value as number[]).map((i) => run.train[i]!);
+  const train = untied(run.train);
+  if (train.length === 0) {
+    throw new ConfigError("trainRewardModel needs at least one untied training pair, got 0");
+  }
+  const val = run.val ? untied(run.val) : [];
+  const batches = shuffledIndexBatches(train.length, c.batchSize, new Rng(c.seed));
+  const nextBatch = (): TokenPair[] => (batches.next().value as number[]).map((i) => train[i]!);
   const opt = new AdamW(model.params, { weightDecay: c.weightDecay, gradClip: c.gradClip });
   let valAccuracy: number | undefined;
   try {
@@ -124,7 +148,7 @@ export async function trainRewardModel(run: RewardModelRun): Promise<RewardModel
       show: "rm/accuracy",
       step: async (step, lr) => {
         const pairs = nextBatch();
-        let acc: tf.Scalar | undefined, margin: tf.Scalar | undefined;
+        let acc: Scalar | undefined, margin: Scalar | undefined;
         const { loss, gradNorm } = optimiserStep(opt, () => {
           const r = pairRewards(model, pairs, true, c.seed * 100003 + step);
           const out = bradleyTerryLoss({
@@ -146,14 +170,19 @@ export async function trainRewardModel(run: RewardModelRun): Promise<RewardModel
         return { metrics };
       },
       evaluate: async () => {
-        if (!run.val?.length) return undefined;
-        valAccuracy = await pairAccuracy(model, run.val);
+        if (!val.length) return undefined;
+        valAccuracy = await pairAccuracy(model, val);
         return { "val/accuracy": valAccuracy };
       },
     });
-    const trainAccuracy = await pairAccuracy(model, run.train);
+    const trainAccuracy = await pairAccuracy(model, train);
     return { rows, trainAccuracy, valAccuracy };
   } finally {
     opt.dispose();
   }
+}
+
+/** The pairs that state a preference (the same array when none is a tie). */
+function untied(pairs: readonly TokenPair[]): readonly TokenPair[] {
+  return pairs.some((p) => p.tie) ? pairs.filter((p) => !p.tie) : pairs;
 }

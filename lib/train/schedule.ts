@@ -10,9 +10,13 @@
 
 /** Schedule parameters. */
 export interface ScheduleOptions {
+  /** Peak learning rate, reached at the end of warmup. */
   lr: number;
+  /** Floor the cosine decays to. */
   minLr: number;
+  /** Warmup steps W. */
   warmupSteps: number;
+  /** Total steps N; from N on the rate stays at `minLr`. */
   totalSteps: number;
 }
 

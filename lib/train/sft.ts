@@ -44,11 +44,13 @@ export function sftConfig(overrides: Partial<SftConfig> = {}, section = "sft"): 
 
 /** Inputs of {@link trainSft}. */
 export interface SftRun {
+  /** The model to fine-tune, in place. */
   model: CausalLM;
   /** Training sequences [BOS, …, EOS] within the context. */
   train: readonly (readonly number[])[];
   /** Validation sequences, for perplexity. */
   val?: readonly (readonly number[])[];
+  /** Hyper-parameters (see {@link sftConfig}). */
   config: SftConfig;
   /** Receives each metric row as it is logged. */
   onRow?: RowSink;
@@ -60,7 +62,9 @@ export interface SftRun {
 
 /** Every logged row and the final validation perplexity. */
 export interface SftResult {
+  /** Every logged row. */
   rows: MetricRow[];
+  /** Final validation perplexity, when validation sequences were given. */
   valPpl?: number;
 }
 
@@ -82,11 +86,11 @@ export async function trainSft(run: SftRun): Promise<SftResult> {
         const tokens = tf.tensor2d(batch.tokens, [batch.batch, batch.length + 1], "int32");
         const mask = tf.tensor2d(batch.mask, [batch.batch, batch.length]);
         const { loss, gradNorm } = optimiserStep(opt, () => {
-          const lp = model.tokenLogProbs(tokens, {
+          const logProbs = model.tokenLogProbs(tokens, {
             training: true,
             dropoutSeed: c.seed * 100003 + step,
           });
-          return sftLoss(lp, mask);
+          return sftLoss(logProbs, mask);
         }, lr);
         tf.dispose([tokens, mask]);
         return {

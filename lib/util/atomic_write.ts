@@ -23,8 +23,8 @@ import { resourceError } from "./errors.ts";
 /** Distinguishes temp files of concurrent writes from one process. */
 let counter = 0;
 
-/** The temp-file name used for a write to `path` (exported for tests and cleanup). */
-export function tempPathFor(path: string): string {
+/** The temp-file name used for a write to `path`: hidden, unique per process and write. */
+function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${Deno.pid}-${counter++}`);
 }
 

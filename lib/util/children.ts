@@ -16,15 +16,17 @@
  *
  * @example
  * ```ts
- * import { onStop, registerChild } from "./children.ts";
- * const dir = Deno.makeTempDirSync({ prefix: "kit-example-" });
- * const forget = onStop(() => Deno.removeSync(dir, { recursive: true }));
- * const child = new Deno.Command("true").spawn();
+ * import { onStop, registerChild, registeredChildren } from "./children.ts";
+ * let cleaned = false;
+ * const forget = onStop(() => (cleaned = true)); // e.g. remove a temp directory
+ * // a child process (here a stand-in; a `Deno.ChildProcess` fits)
+ * const child = { pid: 12345, kill: () => {}, status: Promise.resolve() };
  * const unregister = registerChild(child, "example");
+ * if (registeredChildren()[0] !== "example") throw new Error();
  * await child.status;
  * unregister();
  * forget(); // or leave it registered: it runs at exit
- * Deno.removeSync(dir, { recursive: true });
+ * if (cleaned) throw new Error("only at a stop signal or exit");
  * ```
  *
  * @module

@@ -8,22 +8,27 @@
 
 /** Base class for errors whose message is meant for the user, not a stack trace. */
 export class KitError extends Error {
+  /** The error's name, shown before its message. */
   override name = "KitError";
 }
 
 /** A config value (from a file, code or a CLI override) is invalid. */
 export class ConfigError extends KitError {
+  /** The error's name, shown before its message. */
   override name = "ConfigError";
 }
 
 /** A file (checkpoint, table, preference file) is missing, truncated, corrupt or mismatched. */
 export class FileFormatError extends KitError {
+  /** The error's name, shown before its message. */
   override name = "FileFormatError";
 }
 
 /** A NaN or Inf appeared in a loss, gradient or reward. */
 export class NumericalError extends KitError {
+  /** The error's name, shown before its message. */
   override name = "NumericalError";
+  /** The error for `quantity` being `value` at `step`. */
   constructor(
     /** What went non-finite, e.g. `loss/policy`. */
     readonly quantity: string,
@@ -38,6 +43,7 @@ export class NumericalError extends KitError {
 
 /** A backend that was asked for cannot be used here. */
 export class BackendError extends KitError {
+  /** The error's name, shown before its message. */
   override name = "BackendError";
 }
 

@@ -25,6 +25,7 @@ export class Progress {
   #done = 0;
   readonly #enc = new TextEncoder();
 
+  /** A bar that starts now; nothing is printed until the first update. */
   constructor(o: ProgressOptions) {
     this.#o = o;
     let tty = false;

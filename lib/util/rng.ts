@@ -17,6 +17,7 @@ export class Rng {
   #s3: number;
 
   /**
+   * A generator whose whole stream is fixed by `seed`.
    * @param seed any integer; equal seeds give equal streams.
    * @example
    * ```ts
@@ -91,10 +92,12 @@ export class Rng {
   }
 
   /**
-   * Draw an index from unnormalised non-negative weights `w[offset .. offset+n)`.
+   * Draw an index from unnormalised non-negative weights `w[offset .. offset+n)` (`n`
+   * defaults to the rest of `w`).
    * Falls back to the last positive index on round-off.
    */
-  categorical(w: ArrayLike<number>, offset = 0, n = w.length - offset): number {
+  categorical(w: ArrayLike<number>, offset = 0, n?: number): number {
+    n ??= w.length - offset;
     let total = 0;
     for (let i = 0; i < n; i++) total += w[offset + i]!;
     let u = this.next() * total;

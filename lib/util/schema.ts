@@ -23,54 +23,83 @@ import { ConfigError, show } from "./errors.ts";
 
 /** A number field. `gt`/`lt` are exclusive bounds, `min`/`max` inclusive. */
 export interface NumberSpec {
+  /** Discriminant. */
   type: "number";
+  /** What the field means, one line (for `describeSchema`). */
   doc: string;
+  /** Require an integer. */
   int?: boolean;
+  /** Inclusive lower bound. */
   min?: number;
+  /** Inclusive upper bound. */
   max?: number;
+  /** Exclusive lower bound. */
   gt?: number;
+  /** Exclusive upper bound. */
   lt?: number;
   /** Allow `null` (meaning "off"). */
   nullable?: boolean;
 }
 /** A string field, optionally non-empty. */
 export interface StringSpec {
+  /** Discriminant. */
   type: "string";
+  /** What the field means, one line. */
   doc: string;
+  /** Reject the empty string. */
   nonEmpty?: boolean;
 }
 /** One of a fixed set of strings. */
 export interface EnumSpec {
+  /** Discriminant. */
   type: "enum";
+  /** What the field means, one line. */
   doc: string;
+  /** The allowed values. */
   values: readonly string[];
 }
 /** A boolean field. */
 export interface BooleanSpec {
+  /** Discriminant. */
   type: "boolean";
+  /** What the field means, one line. */
   doc: string;
 }
 /** A list of numbers, each checked like a {@link NumberSpec}. */
 export interface NumberListSpec {
+  /** Discriminant. */
   type: "numberList";
+  /** What the field means, one line. */
   doc: string;
+  /** Require integers. */
   int?: boolean;
+  /** Inclusive lower bound of each element. */
   min?: number;
+  /** Exclusive lower bound of each element. */
   gt?: number;
+  /** Inclusive upper bound of each element. */
   max?: number;
+  /** Reject the empty list. */
   nonEmpty?: boolean;
 }
 /** A list of strings, optionally restricted to `values`. */
 export interface StringListSpec {
+  /** Discriminant. */
   type: "stringList";
+  /** What the field means, one line. */
   doc: string;
+  /** The allowed values (default: any string). */
   values?: readonly string[];
+  /** Reject the empty list. */
   nonEmpty?: boolean;
 }
 /** A nested config section. */
 export interface SectionSpec {
+  /** Discriminant. */
   type: "section";
+  /** What the section means, one line. */
   doc: string;
+  /** The section's own schema. */
   // deno-lint-ignore no-explicit-any
   schema: Schema<any>;
 }

@@ -1,6 +1,8 @@
 /**
  * PPO against the reward model (`ppo`) and against the hidden gold reward (`ppo_gt`, an
- * upper reference: what PPO reaches when the reward is not a learned proxy).
+ * upper reference: what PPO reaches when the reward is not a learned proxy). Either reward
+ * is standardised on SFT samples before training, so `ppo.beta` prices a nat of KL in
+ * standard deviations of the reward, as for every other method.
  *
  * @module
  */
@@ -8,6 +10,9 @@ import type { CanonicalConfig, Method } from "../config.ts";
 import { type PpoConfig, trainPpo } from "../../../lib/train/ppo.ts";
 import { ScalarModel } from "../../../lib/models/scalar_head.ts";
 import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
+import { scaledRewardSource } from "../../../lib/train/reward_scale.ts";
+import { ppoConvergenceGate } from "../../../lib/eval/convergence.ts";
+import { gateNotes } from "./types.ts";
 import { evalConfig, type MethodRunConfig, type MethodSpec } from "./types.ts";
 
 /** The typed config of one PPO run. */
@@ -47,15 +52,19 @@ export const PPO_SPEC: MethodSpec<PpoRunConfig> = {
         meta: { stage: "run", run: ctx.runId, step },
       });
     const onProxy = run.method === "ppo";
+    const reward = onProxy
+      ? scaledRewardSource(ctx.proxy, ctx.scales.proxy)
+      : scaledRewardSource(ctx.gold, ctx.scales.gold);
     try {
       const rows = await trainPpo({
         policy,
         ref: ctx.sft,
         value,
-        // PPO trains on the reward model and watches gold; PPO-GT the other way round.
-        reward: onProxy ? ctx.proxy : ctx.gold,
-        rewardMetric: onProxy ? "reward/proxy" : "reward/gold",
-        monitors: onProxy ? { "reward/gold": ctx.gold } : { "reward/proxy": ctx.proxy },
+        // PPO trains on the (standardised) reward model, PPO-GT on the (standardised) gold
+        // reward; both watch both in their own units.
+        reward,
+        rewardMetric: "reward/score",
+        monitors: { "reward/gold": ctx.gold, "reward/proxy": ctx.proxy },
         prompts: ctx.data.trainPrompts,
         config: run.trainer,
         onSamples: (ss) =>
@@ -71,8 +80,9 @@ export const PPO_SPEC: MethodSpec<PpoRunConfig> = {
         progress: ctx.label,
         onRow: (row) => ctx.record.rows.push(row),
         afterStep: (done) => ctx.record.checkpoints.afterStep(done),
+        evaluate: () => ctx.evaluateCheckpoint(policy),
       });
-      return { rows, samples, policy };
+      return { rows, samples, policy, notes: gateNotes(ppoConvergenceGate(rows)) };
     } catch (e) {
       policy.dispose();
       throw e;

@@ -19,6 +19,8 @@ import type { RewardSource } from "../../../lib/train/rollout.ts";
 import type { MetricRow } from "../../../lib/train/metrics.ts";
 import type { PolicyEval } from "../../../lib/eval/policy_eval.ts";
 import type { RunContext } from "../../../lib/sweep/run_record.ts";
+import type { RewardScales } from "../stages/feedback.ts";
+import type { GateResult } from "../../../lib/eval/convergence.ts";
 
 /** How a run's policy is evaluated on the held-out prompts (part of every run config). */
 export interface EvalConfig {
@@ -52,6 +54,18 @@ export interface MethodContext {
   gold: RewardSource;
   /** The reward model as a reward source. */
   proxy: RewardSource;
+  /**
+   * Mean and spread of the proxy and gold rewards on fresh SFT samples: a method trains on
+   * (r − μ)/σ, so one β prices KL the same way for every method.
+   */
+  scales: RewardScales;
+  /** The reward model's held-out preference accuracy (the DPO family's convergence bar). */
+  rmValAccuracy: number;
+  /**
+   * Evaluate a policy being trained on the first `eval.checkpointPrompts` held-out prompts:
+   * `eval/gold`, `eval/proxy`, `eval/kl` (one point of the run's checkpoint envelope).
+   */
+  evaluateCheckpoint: (policy: CausalLM) => Promise<Record<string, number>>;
   /** The run's record: push metric rows, set the checkpoint saver. */
   record: RunContext;
   /** Label for progress bars, e.g. `ppo β=0.1`. */
@@ -70,6 +84,8 @@ export interface Trained {
   policy?: CausalLM;
   /** the method's own evaluation (best-of-n: no policy to sample from). */
   evaluation?: PolicyEval;
+  /** Extra summary columns: the convergence gate, the β the trainer actually used. */
+  notes?: Record<string, number | string | boolean | null>;
 }
 
 /** A method's run config: JSON, with the method's name; hashed and written as is. */
@@ -90,4 +106,13 @@ export interface MethodSpec<R extends MethodRunConfig = MethodRunConfig> {
   runConfig(c: CanonicalConfig, method: Method): R;
   /** Train (or sample) with exactly `run`. */
   train(ctx: MethodContext, run: R): Promise<Trained>;
+}
+
+/** A convergence gate as summary columns: `gate_passed`, `gate_value`, `gate_threshold`. */
+export function gateNotes(g: GateResult): Record<string, number | boolean | null> {
+  return {
+    gate_passed: g.passed,
+    gate_value: Number.isFinite(g.value) ? g.value : null,
+    gate_threshold: g.threshold,
+  };
 }

@@ -1,14 +1,16 @@
 /**
- * The data stage: the Brown corpus split by document, the tokenizer fitted on the training
- * split, and the prompts (first words of SFT-category sentences: training prompts from the
- * train split, evaluation prompts from the test split).
+ * The data stage: the Brown corpus split by document, the tokenizer (byte-level BPE by
+ * default) fitted on the training split, and the prompts (first words of SFT-category
+ * sentences, at most `data.promptMaxTokens` tokens: training prompts from the train split,
+ * evaluation prompts from the test split), with the tokenizer's coverage report.
  *
  * @module
  */
 import { join } from "node:path";
 import type { CanonicalConfig } from "../config.ts";
 import { loadBrown, sentencesOf, splitDocuments } from "../../../lib/data/brown.ts";
-import { WordTokenizer } from "../../../lib/data/tokenizer.ts";
+import type { Tokenizer } from "../../../lib/data/tokenizer_api.ts";
+import { fitTokenizer, loadTokenizer } from "../../../lib/data/load_tokenizer.ts";
 import { makePrompts } from "../../../lib/data/prompts.ts";
 import { lmSequence } from "../../../lib/data/lm_batches.ts";
 import { BOS_ID } from "../../../lib/data/special_tokens.ts";
@@ -23,12 +25,12 @@ import { goldReward } from "../../../lib/rewards/mod.ts";
  * changes what a stage writes for the same config (e.g. the split), so stale caches are
  * not reused.
  */
-export const STAGE_FORMAT = 2;
+export const STAGE_FORMAT = 4;
 
 /** The data a run needs, read back from the data stage. */
 export interface CanonicalData {
   /** The fitted tokenizer. */
-  tokenizer: WordTokenizer;
+  tokenizer: Tokenizer;
   /** Token ids of a prompt's text: the stored ids for known prompts, else re-encoded. */
   promptIdsOf: (text: string) => number[];
   /** Training prompts as token ids (BOS first). */
@@ -58,28 +60,37 @@ export function dataStage(
     log,
     run: async (dir) => {
       const split = await corpusSplit(c);
-      const tokenizer = WordTokenizer.fit(sentencesOf(split.train), c.data.vocabSize);
+      const tokenizer = fitTokenizer(c.data.tokenizer, sentencesOf(split.train), c.data.vocabSize);
       const inCat = (d: { category: string }) => d.category === c.data.sftCategory;
-      const trainPrompts = makePrompts(sentencesOf(split.train.filter(inCat)), {
-        count: c.data.trainPrompts,
-        minWords: c.data.promptMinWords,
-        maxWords: c.data.promptMaxWords,
-        seed: c.data.splitSeed + 1,
-      });
-      const evalPrompts = makePrompts(sentencesOf(split.test.filter(inCat)), {
-        count: c.data.evalPrompts,
-        minWords: c.data.promptMinWords,
-        maxWords: c.data.promptMaxWords,
-        seed: c.data.splitSeed + 2,
-      });
+      const draw = (sentences: string[][], count: number, seed: number) =>
+        makePrompts(sentences, {
+          count,
+          minWords: c.data.promptMinWords,
+          maxWords: c.data.promptMaxWords,
+          maxTokens: c.data.promptMaxTokens,
+          tokens: (words) => tokenizer.encode([...words]).length,
+          seed,
+        });
+      const trainPrompts = draw(
+        sentencesOf(split.train.filter(inCat)),
+        c.data.trainPrompts,
+        c.data.splitSeed + 1,
+      );
+      const evalPrompts = draw(
+        sentencesOf(split.test.filter(inCat)),
+        c.data.evalPrompts,
+        c.data.splitSeed + 2,
+      );
       await tokenizer.save(join(dir, "tokenizer.json"));
       await writeJson(join(dir, "prompts.json"), { train: trainPrompts, eval: evalPrompts });
       await writeJson(join(dir, "stats.json"), {
+        tokenizer: c.data.tokenizer,
+        vocabSize: tokenizer.vocabSize,
         documents: { train: split.train.length, val: split.val.length, test: split.test.length },
         coverage: {
-          train: tokenizer.coverage(sentencesOf(split.train)),
-          val: tokenizer.coverage(sentencesOf(split.val)),
-          sftVal: tokenizer.coverage(sentencesOf(split.val.filter(inCat))),
+          train: tokenizer.coverageReport(sentencesOf(split.train)),
+          val: tokenizer.coverageReport(sentencesOf(split.val)),
+          sftVal: tokenizer.coverageReport(sentencesOf(split.val.filter(inCat))),
         },
         prompts: { train: trainPrompts.length, eval: evalPrompts.length },
       });
@@ -89,7 +100,7 @@ export function dataStage(
 
 /** Read the data stage back. */
 export async function readData(dir: string): Promise<CanonicalData> {
-  const tokenizer = await WordTokenizer.load(join(dir, "tokenizer.json"));
+  const tokenizer = await loadTokenizer(join(dir, "tokenizer.json"));
   const prompts = await readJson<{ train: string[][]; eval: string[][] }>(
     join(dir, "prompts.json"),
   );
@@ -104,12 +115,12 @@ export async function readData(dir: string): Promise<CanonicalData> {
 }
 
 /** Prompt words → token ids with BOS. */
-export function promptIds(tok: WordTokenizer, words: readonly string[]): number[] {
+export function promptIds(tok: Tokenizer, words: readonly string[]): number[] {
   return [BOS_ID, ...tok.encode([...words])];
 }
 
 /** The gold reward of the config as a reward source on token ids (decoded first). */
-export function goldSource(tok: WordTokenizer, c: Pick<CanonicalConfig, "gold">): RewardSource {
+export function goldSource(tok: Tokenizer, c: Pick<CanonicalConfig, "gold">): RewardSource {
   return textRewardSource((ids) => tok.decode([...ids]), goldReward(c.gold));
 }
 
@@ -119,15 +130,22 @@ async function corpusSplit(c: CanonicalConfig) {
   return splitDocuments(docs, { val: 0.1, test: 0.1, seed: c.data.splitSeed });
 }
 
-/** LM sequences of the split's train and val parts, optionally one category only. */
+/** Which documents an LM stage trains on: one category, or every category but one. */
+export type CorpusPart = { only: string } | { except: string };
+
+/**
+ * LM sequences of the split's train and val parts: the base LM reads every category but
+ * the SFT one (so SFT is a real adaptation to a domain it has not seen), SFT reads only it.
+ */
 export async function corpusSequences(
   c: CanonicalConfig,
-  tok: WordTokenizer,
-  category?: string,
+  tok: Tokenizer,
+  part: CorpusPart,
 ): Promise<{ train: number[][]; val: number[][] }> {
   const split = await corpusSplit(c);
+  const keep = (d: { category: string }) =>
+    "only" in part ? d.category === part.only : d.category !== part.except;
   const pick = (ds: typeof split.train) =>
-    sentencesOf(category ? ds.filter((d) => d.category === category) : ds)
-      .map((s) => lmSequence(tok.encode(s), c.model.context));
+    sentencesOf(ds.filter(keep)).map((s) => lmSequence(tok.encode(s), c.model.context));
   return { train: pick(split.train), val: pick(split.val) };
 }

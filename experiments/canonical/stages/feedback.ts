@@ -1,16 +1,18 @@
 /**
  * The human-feedback stages: preferences (k SFT completions per prompt, scored by the
- * hidden gold reward, labelled by a noisy annotator) and the reward model trained on them,
- * with its accuracy against the Bayes ceiling and its Spearman correlation with gold.
+ * hidden gold reward, labelled by a noisy annotator who may call a pair a tie) and the
+ * reward model trained on them, with its accuracy against the Bayes ceiling, its Spearman
+ * correlation with gold, and the mean and spread of the proxy and gold rewards on fresh SFT
+ * samples that standardise every training reward (one β scale for every method).
  *
  * @module
  */
 import { join } from "node:path";
 import type * as aq from "arquero";
 import type { CanonicalConfig } from "../config.ts";
-import { EOS_ID } from "../../../lib/data/special_tokens.ts";
 import { responseBatch, type TokenPair } from "../../../lib/data/response_batch.ts";
-import { annotatorFromConfig, bayesCeiling } from "../../../lib/data/annotators.ts";
+import { annotatorFromConfig } from "../../../lib/data/annotators.ts";
+import { preferenceStats, tokenPairs as encodePairs } from "../../../lib/data/preference_pairs.ts";
 import { buildPreferenceDataset } from "../../../lib/data/preference_dataset.ts";
 import {
   loadPreferences,
@@ -22,6 +24,7 @@ import { ScalarModel } from "../../../lib/models/scalar_head.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../../lib/models/checkpoint.ts";
 import { trainRewardModel } from "../../../lib/train/reward_model.ts";
 import { rewardModelSource } from "../../../lib/train/rollout.ts";
+import { estimateRewardScale, type RewardScale } from "../../../lib/train/reward_scale.ts";
 import { spearman } from "../../../lib/eval/rank.ts";
 import { writeJson } from "../../../lib/sweep/json_file.ts";
 import { writeMetricRows } from "../../../lib/sweep/results_table.ts";
@@ -33,13 +36,18 @@ import { type CanonicalData, goldSource, readData, STAGE_FORMAT } from "./data.t
 export function prefsStageConfig(c: CanonicalConfig): Record<string, unknown> {
   return {
     prefs: c.prefs,
+    upstreamSeed: c.upstreamSeed,
     gold: c.gold,
     maxNewTokens: c.data.maxNewTokens,
     format: STAGE_FORMAT,
   };
 }
 
-/** Sample k completions per prompt from the SFT model, score with gold, label. */
+/**
+ * Sample k completions per prompt from the SFT model (recording which emitted EOS), score
+ * them with gold, and have the annotator rank them (ties included). Nothing is filtered on
+ * the hidden gold reward: the table holds every pair a person would have been shown.
+ */
 export function prefsStage(
   root: string,
   c: CanonicalConfig,
@@ -65,48 +73,38 @@ export function prefsStage(
           kind: c.prefs.annotator,
           tau: c.prefs.tau,
           pairs: c.prefs.pairs,
+          nu: c.prefs.nu,
         }),
-        seed: c.prefs.prompts * 7919 + c.prefs.k,
+        seed: c.upstreamSeed * 1_000_003 + c.prefs.prompts * 7919 + c.prefs.k,
         batchSize: 64,
         sample: async (texts, k, seed) => {
           const ids = texts.flatMap((t) => Array.from({ length: k }, () => promptIdsOf(t)));
           const out = await model.sample(ids, { maxNewTokens: c.data.maxNewTokens }, new Rng(seed));
           return texts.map((_, i) =>
-            out.tokens.slice(i * k, (i + 1) * k).map((y) => tokenizer.decode(y))
+            out.tokens.slice(i * k, (i + 1) * k).map((y, j) => ({
+              text: tokenizer.decode(y),
+              finished: out.finished[i * k + j]!,
+            }))
           );
         },
       });
-      const kept = c.prefs.dropTies
-        ? table.filter((d: { gold_chosen: number; gold_rejected: number }) =>
-          d.gold_chosen !== d.gold_rejected
-        )
-        : table;
-      await savePreferences(kept, join(dir, "prefs.csv"));
-      await writeJson(join(dir, "summary.json"), {
-        pairs: kept.numRows(),
-        tiesDropped: table.numRows() - kept.numRows(),
-        bayesCeiling: bayesCeiling(kept.array("p_correct") as number[]),
-        tau: c.prefs.tau,
-      });
+      await savePreferences(table, join(dir, "prefs.csv"));
+      await writeJson(join(dir, "summary.json"), { ...preferenceStats(table), tau: c.prefs.tau });
       model.dispose();
     },
   });
 }
 
 /**
- * Preference rows as token pairs: completions re-encoded with EOS appended (a stored
- * completion is taken as finished).
+ * Preference rows as token pairs: prompts mapped back to the ids they were sampled with,
+ * completions re-encoded, EOS appended only to those that finished; ties left out (they
+ * are not preferences).
  */
 export function tokenPairs(data: CanonicalData, table: aq.ColumnTable): TokenPair[] {
-  const tok = data.tokenizer;
-  const prompt = table.array("prompt") as string[];
-  const chosen = table.array("chosen") as string[];
-  const rejected = table.array("rejected") as string[];
-  return prompt.map((p, i) => ({
-    prompt: data.promptIdsOf(p),
-    chosen: [...tok.encodeText(chosen[i]!), EOS_ID],
-    rejected: [...tok.encodeText(rejected[i]!), EOS_ID],
-  }));
+  return encodePairs(table, {
+    prompt: (t) => data.promptIdsOf(t),
+    completion: (t) => data.tokenizer.encodeText(t),
+  });
 }
 
 /**
@@ -122,17 +120,35 @@ export async function preferencePairs(
   return splitPreferences(table, valFraction, seed);
 }
 
+/** The seed of the reward model's initialisation and batches at a grid point. */
+export function rmSeed(c: CanonicalConfig): number {
+  return c.rm.seed + 7919 * c.upstreamSeed;
+}
+
 /** The reward-model stage's key config. */
 export function rmStageConfig(c: CanonicalConfig): Record<string, unknown> {
   return {
     rm: c.rm,
     valFraction: c.prefs.valFraction,
     spearmanSamples: c.prefs.spearmanSamples,
+    upstreamSeed: c.upstreamSeed,
+    gold: c.gold,
     format: STAGE_FORMAT,
   };
 }
 
-/** Reward model from the SFT checkpoint; accuracy vs the Bayes ceiling, Spearman vs gold. */
+/** The proxy and gold rewards' mean and spread on fresh SFT samples (the rm stage's). */
+export interface RewardScales {
+  /** The reward model r_φ. */
+  proxy: RewardScale;
+  /** The hidden gold reward (what PPO-GT trains on). */
+  gold: RewardScale;
+}
+
+/**
+ * Reward model from the SFT checkpoint; accuracy vs the Bayes ceiling, Spearman vs gold,
+ * and the scales of the proxy and gold rewards on fresh SFT samples.
+ */
 export function rmStage(
   root: string,
   c: CanonicalConfig,
@@ -150,14 +166,15 @@ export function rmStage(
     run: async (dir) => {
       const d = await readData(data.dir);
       const { tokenizer, trainPrompts } = d;
-      const { train, val } = await preferencePairs(prefs, c.prefs.valFraction, c.rm.seed);
+      const seed = rmSeed(c);
+      const { train, val } = await preferencePairs(prefs, c.prefs.valFraction, seed);
       const { model: sftModel } = await loadCheckpoint(join(sft.dir, "model.ckpt"), { kind: "lm" });
-      const rm = ScalarModel.fromLM(sftModel, c.rm.seed);
+      const rm = ScalarModel.fromLM(sftModel, seed);
       const res = await trainRewardModel({
         model: rm,
         train: tokenPairs(d, train),
         val: tokenPairs(d, val),
-        config: c.rm,
+        config: { ...c.rm, seed },
         progress: "reward model",
       });
       // Rank correlation with gold on fresh SFT samples of unseen prompts.
@@ -165,23 +182,31 @@ export function rmStage(
       const sample = await sftModel.sample(
         fresh,
         { maxNewTokens: c.data.maxNewTokens },
-        new Rng(c.rm.seed + 17),
+        new Rng(seed + 17),
       );
       const batch = responseBatch(fresh, sample.tokens, sftModel.config.context);
-      const rmScores = await rewardModelSource(rm)(fresh, sample.tokens, batch);
-      const goldScores = await goldSource(tokenizer, c)(fresh, sample.tokens, batch);
+      const proxySource = rewardModelSource(rm);
+      const goldRewardSource = goldSource(tokenizer, c);
+      const rmScores = await proxySource(fresh, sample.tokens, batch);
+      const goldScores = await goldRewardSource(fresh, sample.tokens, batch);
+      const context = { context: sftModel.config.context };
+      const scale: RewardScales = {
+        proxy: await estimateRewardScale(proxySource, fresh, sample.tokens, context),
+        gold: await estimateRewardScale(goldRewardSource, fresh, sample.tokens, context),
+      };
       await saveCheckpoint(join(dir, "model.ckpt"), rm, {
         tokenizer: tokenizer.toJSON(),
         meta: { stage: "rm" },
       });
       await writeMetricRows(join(dir, "metrics.csv"), res.rows);
       await writeJson(join(dir, "summary.json"), {
-        trainPairs: train.numRows(),
-        valPairs: val.numRows(),
+        trainPairs: preferenceStats(train).pairs - preferenceStats(train).ties,
+        valPairs: preferenceStats(val).pairs - preferenceStats(val).ties,
         trainAccuracy: res.trainAccuracy,
         valAccuracy: res.valAccuracy,
-        bayesCeilingVal: bayesCeiling(val.array("p_correct") as number[]),
-        bayesCeilingTrain: bayesCeiling(train.array("p_correct") as number[]),
+        bayesCeilingVal: preferenceStats(val).bayesCeiling,
+        bayesCeilingTrain: preferenceStats(train).bayesCeiling,
+        scale,
         spearmanGold: spearman(rmScores, goldScores),
         // Many completions carry no sentiment word (gold exactly 0); their ties cap the
         // correlation, so it is also reported among the completions that have one.

@@ -1,12 +1,13 @@
 /**
- * The two language-model stages: the base LM pretrained on Brown, then SFT on the SFT
- * category, which records both models' perplexity there and samples before and after.
+ * The two language-model stages: the base LM pretrained on Brown without the SFT category,
+ * then SFT on that category — a real adaptation step — which records both models'
+ * perplexity on its held-out documents and samples before and after.
  *
  * @module
  */
 import { join } from "node:path";
 import { type CanonicalConfig, modelOf } from "../config.ts";
-import type { WordTokenizer } from "../../../lib/data/tokenizer.ts";
+import type { Tokenizer } from "../../../lib/data/tokenizer_api.ts";
 import { CausalLM } from "../../../lib/models/causal_lm.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../../lib/models/checkpoint.ts";
 import { trainSft } from "../../../lib/train/sft.ts";
@@ -22,7 +23,7 @@ export function baseStageConfig(c: CanonicalConfig): Record<string, unknown> {
   return { model: modelOf(c), base: c.base, format: STAGE_FORMAT };
 }
 
-/** The base LM on all of Brown. */
+/** The base LM on every Brown category but the SFT one. */
 export function baseStage(
   root: string,
   c: CanonicalConfig,
@@ -37,7 +38,7 @@ export function baseStage(
     log,
     run: async (dir) => {
       const { tokenizer } = await readData(data.dir);
-      const seqs = await corpusSequences(c, tokenizer);
+      const seqs = await corpusSequences(c, tokenizer, { except: c.data.sftCategory });
       const model = CausalLM.create(modelOf(c), c.base.seed);
       const res = await trainSft({
         model,
@@ -84,7 +85,7 @@ export function sftStage(
     log,
     run: async (dir) => {
       const { tokenizer, evalPrompts } = await readData(data.dir);
-      const seqs = await corpusSequences(c, tokenizer, c.data.sftCategory);
+      const seqs = await corpusSequences(c, tokenizer, { only: c.data.sftCategory });
       const { model } = await loadCheckpoint(join(base.dir, "model.ckpt"), { kind: "lm" });
       const before = await perplexity(model, seqs.val);
       const shown = evalPrompts.slice(0, 5);
@@ -117,7 +118,7 @@ export function sftStage(
 /** Sample one completion per prompt and decode "prompt → completion" texts. */
 export async function sampleTexts(
   model: CausalLM,
-  tok: WordTokenizer,
+  tok: Tokenizer,
   prompts: number[][],
   maxNewTokens: number,
   seed: number,

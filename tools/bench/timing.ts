@@ -20,10 +20,13 @@ export interface Summary {
   n: number;
   /** Median (the figure reported). */
   median: number;
+  /** Fastest. */
   min: number;
+  /** Slowest. */
   max: number;
   /** Lower and upper quartiles. */
   q25: number;
+  /** Upper quartile. */
   q75: number;
   /** Every timing, in the order taken. */
   samples: number[];

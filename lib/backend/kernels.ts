@@ -30,6 +30,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 import {
   copyOf,
   type Info,
@@ -213,7 +214,7 @@ function wasmSplit(args: KernelArgs): Info[] | undefined {
   if (x.dtype === "string" || x.shape.length === 0 || x.shape.length > 4) return undefined;
   const axis = tf.util.parseAxisParam(args.attrs.axis as number, x.shape)[0]!;
   const sizes = tf.backend_util.prepareSplitSize(
-    x as unknown as tf.Tensor,
+    x as unknown as Tensor,
     args.attrs.numOrSizeSplits as number | number[],
     axis,
   );

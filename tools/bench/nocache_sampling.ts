@@ -10,8 +10,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Rng } from "../util/rng.ts";
-import { PAD_ID } from "../data/special_tokens.ts";
+import type { Rng } from "../../lib/util/rng.ts";
+import { PAD_ID } from "../../lib/data/special_tokens.ts";
 import {
   lastPositionLogits,
   leftPad,
@@ -20,7 +20,7 @@ import {
   sampleSettings,
   type SamplingModel,
   TokenDrawer,
-} from "../models/sampling.ts";
+} from "../../lib/models/sampling.ts";
 
 /**
  * Sample continuations of `prompts`, recomputing the whole prefix at each step.
@@ -45,7 +45,7 @@ export async function sampleNoCache(
   const logProbs: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(b).fill(false);
   const stepLogits: Float32Array[] = [];
-  const wteT = tf.transpose(trunk.p<tf.Rank.R2>("wte")) as tf.Tensor2D; // [D, V]
+  const wteT = tf.transpose(trunk.p("wte")) as tf.Tensor2D; // [D, V]
   try {
     for (let step = 0; step < set.maxNewTokens; step++) {
       const { length: s, ids, positions, bias } = leftPad(rows);

@@ -24,10 +24,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { BackendError } from "../util/errors.ts";
+import { nodeModulesDir } from "../util/node_modules.ts";
 
-/** Where the package's emscripten outputs live (the project's node_modules). */
+/** Where the package's emscripten outputs live (see {@link nodeModulesDir}). */
 function wasmOutDir(): URL {
-  return new URL("../../node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/", import.meta.url);
+  return new URL("@tensorflow/tfjs-backend-wasm/wasm-out/", nodeModulesDir());
 }
 
 const GLUE = "tfjs-backend-wasm-threaded-simd.js";

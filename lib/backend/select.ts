@@ -11,18 +11,19 @@
  * `auto` tries tensorflow, then a non-fallback WebGPU adapter, then wasm. The choice comes
  * from an argument or `RLHF_BACKEND`. Every run records the {@link BackendInfo} it used.
  *
- * Selecting wasm or webgpu installs the kernel overrides of `models/kernels.ts` (same
+ * Selecting wasm or webgpu installs the kernel overrides of `kernels.ts` (same
  * results, 5–6× faster training on wasm). `RLHF_WASM_THREADS=n` (n ≥ 2) runs wasm on its
- * threaded SIMD build (`models/wasm_threads.ts`); it pays only when cores are idle.
+ * threaded SIMD build (`wasm_threads.ts`); it pays only when cores are idle.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { BackendError } from "./util/errors.ts";
-import { onStop } from "./util/children.ts";
-import { installFastKernels } from "./models/kernels.ts";
-import { installThreadedWasm, wasmThreadsFromEnv } from "./models/wasm_threads.ts";
+import { BackendError } from "../util/errors.ts";
+import { onStop } from "../util/children.ts";
+import { nodeModulesDir } from "../util/node_modules.ts";
+import { installFastKernels } from "./kernels.ts";
+import { installThreadedWasm, wasmThreadsFromEnv } from "./wasm_threads.ts";
 
 /** Names a user can ask for. */
 export const BACKEND_NAMES = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -45,7 +46,7 @@ export interface BackendInfo {
 export const TFJS_NODE_VERSION = "4.22.0";
 
 /** The one message shown when the tensorflow backend is asked for but not installed. */
-export const TENSORFLOW_INSTALL_HINT =
+export const TENSORFLOW_INSTALL_HINT: string =
   `the "tensorflow" backend needs @tensorflow/tfjs-node-gpu@${TFJS_NODE_VERSION} ` +
   `(NVIDIA GPU: CUDA 11.2 and cuDNN 8.1, as libtensorflow 2.9.1 requires) or ` +
   `@tensorflow/tfjs-node@${TFJS_NODE_VERSION} (CPU), and neither is installed. ` +
@@ -156,11 +157,11 @@ function quietCpuBanner(): void {
 }
 
 async function initWasm(): Promise<string> {
-  // Opt-in threaded SIMD build (see models/wasm_threads.ts); the default is one thread.
+  // Opt-in threaded SIMD build (see wasm_threads.ts); the default is one thread.
   const threads = wasmThreadsFromEnv();
   if (threads > 1) await installThreadedWasm(threads);
   await setBackend("wasm");
-  installFastKernels("wasm"); // XNNPACK for every matmul of training, and more (models/kernels.ts)
+  installFastKernels("wasm"); // XNNPACK for every matmul of training, and more (kernels.ts)
   return threads > 1
     ? `wasm: ${cpuModel()}, ${getThreadsCount()} XNNPACK threads`
     : `wasm: ${cpuModel()}`;
@@ -196,19 +197,14 @@ async function initWebgpu(adapter: GPUAdapter): Promise<string> {
   return `webgpu: ${what}${info.isFallbackAdapter ? " (software fallback)" : ""}`;
 }
 
-/** Root of the project's node_modules, where optional native packages would be installed. */
-function nodeModulesDir(): string {
-  return new URL("../node_modules/", import.meta.url).pathname;
-}
-
 /** Which tfjs-node package has its native binding installed, if any. */
 export function tensorflowInstalled(): string | undefined {
   for (const pkg of ["tfjs-node-gpu", "tfjs-node"]) {
-    const dir = `${nodeModulesDir()}@tensorflow/${pkg}/lib`;
+    const dir = new URL(`@tensorflow/${pkg}/lib/`, nodeModulesDir());
     try {
       for (const entry of Deno.readDirSync(dir)) {
         if (!entry.isDirectory || !entry.name.startsWith("napi-v")) continue;
-        Deno.statSync(`${dir}/${entry.name}/tfjs_binding.node`);
+        Deno.statSync(new URL(`${entry.name}/tfjs_binding.node`, dir));
         return pkg;
       }
     } catch {

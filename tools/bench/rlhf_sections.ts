@@ -6,16 +6,16 @@
  *
  * @module
  */
-import type { BenchEnv, BenchFigure, BenchSection } from "./sections.ts";
+import type { BenchEnv, BenchFigure, BenchSection } from "./section.ts";
 import { measure, type MeasureOptions } from "./timing.ts";
-import { CausalLM } from "../models/causal_lm.ts";
-import { ScalarModel } from "../models/scalar_head.ts";
-import { collectRollout, rewardModelSource } from "../train/rollout.ts";
-import { ppoConfig, trainPpo } from "../train/ppo.ts";
-import { cacheReferenceLogProbs, dpoConfig, trainDpo } from "../train/dpo.ts";
-import type { TokenPair } from "../data/response_batch.ts";
-import { BOS_ID } from "../data/special_tokens.ts";
-import { Rng } from "../util/rng.ts";
+import { CausalLM } from "../../lib/models/causal_lm.ts";
+import { ScalarModel } from "../../lib/models/scalar_head.ts";
+import { collectRollout, rewardModelSource } from "../../lib/train/rollout.ts";
+import { ppoConfig, trainPpo } from "../../lib/train/ppo.ts";
+import { cacheReferenceLogProbs, dpoConfig, trainDpo } from "../../lib/train/dpo.ts";
+import type { TokenPair } from "../../lib/data/response_batch.ts";
+import { BOS_ID } from "../../lib/data/special_tokens.ts";
+import { Rng } from "../../lib/util/rng.ts";
 
 function reps(env: BenchEnv, normal: number): MeasureOptions {
   if (env.quick) return { warmup: 0, repeats: 1 };

@@ -40,7 +40,7 @@
  *
  * @module
  */
-import { FileFormatError } from "./errors.ts";
+import { FileFormatError } from "../lib/util/errors.ts";
 
 /** The MIME type plotly figures are displayed under (`{data, layout}` JSON). */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";

@@ -4,7 +4,7 @@
  * failure in its manifest; the sweep finishes the other runs and reports the failed ones.
  *
  * The sweep tests inject the NaN with `RLHF_FAULT=nan:<method or run id>:<step>`
- * (experiments/canonical/runs.ts); the unit tests provoke real ones (a learning rate of
+ * (experiments/canonical/run.ts); the unit tests provoke real ones (a learning rate of
  * 1e30, a reward of NaN).
  */
 import { join } from "node:path";
@@ -19,12 +19,13 @@ import { checkFinite } from "../lib/train/metrics.ts";
 import { armNanFault, parseFault } from "../lib/train/_fault.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import type { Manifest } from "../lib/sweep/manifest.ts";
-import { NumericalError } from "../lib/util/errors.ts";
+import { ConfigError, NumericalError } from "../lib/util/errors.ts";
+import { runSweep, tinyRunIds } from "./_sweep_process.ts";
+import { checkRejections, withTempDir } from "./_bad_input.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 
 await initBackend("wasm");
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const small = modelConfig({
   vocabSize: 20,
   dModel: 8,
@@ -52,11 +53,30 @@ Deno.test("checkFinite names the quantity and the step; an armed fault fires onc
   } finally {
     disarm();
   }
-  assertEquals(parseFault("nan:canonical__dpo__0.1__1:12"), {
+  assertEquals(parseFault("nan:dpo__beta0.1__seed1__0a1b2c3d:12"), {
     kind: "nan",
-    target: "canonical__dpo__0.1__1",
+    target: "dpo__beta0.1__seed1__0a1b2c3d",
     step: 12,
   });
+});
+
+Deno.test("parseFault() names the variable and the form it takes", async (t) => {
+  const form = "RLHF_FAULT must be nan:<method or run id>:<step> (e.g. nan:dpo:3), got";
+  await checkRejections(
+    t,
+    [
+      ["another fault kind", "inf:dpo:1"],
+      ["no step", "nan:dpo"],
+      ["a negative step", "nan:dpo:-1"],
+      ["no target", "nan::3"],
+      ["a path as the target", "nan:../dpo:3"],
+    ].map(([name, spec]) => ({
+      name: name!,
+      call: () => parseFault(spec!, "RLHF_FAULT"),
+      cls: ConfigError,
+      message: `${form} ${JSON.stringify(spec)}`,
+    })),
+  );
 });
 
 function assertThrowsNumerical(fn: () => unknown): NumericalError {
@@ -124,33 +144,6 @@ Deno.test("a NaN reward stops PPO before any update, naming reward/score and the
   for (const m of [policy, ref, value]) m.dispose();
 });
 
-/** `deno run experiments/sweep.ts canonical --preset tiny ...` with the task's permissions. */
-async function sweep(results: string, args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write=results,/tmp",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
-      "experiments/sweep.ts",
-      "canonical",
-      "--preset",
-      "tiny",
-      "--results",
-      results,
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", RLHF_PNG: "0", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
 const readManifest = async (dir: string): Promise<Manifest> =>
   JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
@@ -165,75 +158,82 @@ async function cacheEntries(root: string, stage: string): Promise<string[]> {
 Deno.test({
   name: "a NaN in one run of a sweep: it stops, keeps its last good checkpoint, the others finish",
   sanitizeResources: false,
-  fn: async () => {
-    const results = await Deno.makeTempDir({ prefix: "faults-" });
-    const root = join(results, "canonical_tiny");
-    const grid = ["--ppo.beta", "0.1", "--bon.n", "4", "--checkpointEvery", "1"];
-    const failing = "canonical__dpo__0.1__1";
-    const others = ["canonical__ppo__0.1__1", "canonical__dpo__1__1", "canonical__bon__n4__1"];
+  fn: () =>
+    withTempDir(async (results) => {
+      const root = join(results, "canonical_tiny");
+      const grid = ["--ppo.beta", "0.1", "--bon.n", "4", "--checkpointEvery", "1"];
+      const ids = await tinyRunIds(grid);
+      const failing = ids["dpo 0.1"]!;
+      const others = [ids["ppo 0.1"]!, ids["dpo 1"]!, ids["bon 4"]!];
 
-    // 1. parallel workers; the NaN at step 3 of one DPO run
-    const a = await sweep(results, [...grid, "--jobs", "2"], { RLHF_FAULT: `nan:${failing}:3` });
-    assertEquals(a.code, 1, a.stderr);
-    const dir = join(root, failing);
-    const reported = `${failing}: loss/dpo is NaN at step 3; last good checkpoint: ` +
-      `${join(dir, "policy.ckpt")} (step 2)`;
-    assertStringIncludes(a.stdout, `1 run(s) failed:\n  ${reported}\n`);
-    assertStringIncludes(a.stderr, `FAILED ${reported}`);
-    for (const id of others) {
-      assertStringIncludes(a.stderr, `done ${id}\n`);
-      assertEquals((await readManifest(join(root, id))).status, "ok");
-    }
-    const summary = await readCsvTable(join(root, "summary.csv"));
-    assertEquals((summary.array("run_id") as string[]).sort(), [...others].sort());
+      // 1. parallel workers; the NaN at step 3 of one DPO run
+      const a = await runSweep(results, [...grid, "--jobs", "2"], {
+        env: { RLHF_FAULT: `nan:${failing}:3` },
+      });
+      assertEquals(a.code, 1, a.stderr);
+      const dir = join(root, failing);
+      const reported = `${failing}: loss/dpo is NaN at step 3; last good checkpoint: ` +
+        `${join(dir, "policy.ckpt")} (step 2)`;
+      assertStringIncludes(a.stdout, `1 run(s) failed:\n  ${reported}\n`);
+      assertStringIncludes(a.stderr, `FAILED ${reported}`);
+      for (const id of others) {
+        assertStringIncludes(a.stderr, `done ${id}\n`);
+        assertEquals((await readManifest(join(root, id))).status, "ok");
+      }
+      const summary = await readCsvTable(join(root, "summary.csv"));
+      assertEquals((summary.array("run_id") as string[]).sort(), [...others].sort());
 
-    // the failure record: manifest, config, rows so far and the checkpoint of step 2
-    const m = await readManifest(dir);
-    assertEquals(m.status, "failed");
-    assertEquals(m.error, {
-      name: "NumericalError",
-      message: "loss/dpo is NaN at step 3",
-      step: 3,
-      quantity: "loss/dpo",
-    });
-    // every 1 step: step 3's weights produced the NaN, so step 2's are the last good ones
-    assertEquals(m.checkpoint, { file: "policy.ckpt", step: 2 });
-    const { model, header } = await loadCheckpoint(join(dir, "policy.ckpt"), { kind: "lm" });
-    assertEquals(header.meta, { stage: "run", run: failing, step: 2 });
-    model.dispose();
-    assertEquals((await readCsvTable(join(dir, "metrics.csv"))).array("step"), [2]);
-    assertEquals(await exists(join(dir, "config.json")), true);
-    assertEquals(await exists(join(dir, "summary.csv")), false);
-    // the failed stage left nothing in the cache: a rerun starts it clean
-    const dpoCache = await cacheEntries(root, "run-dpo");
-    assertEquals(dpoCache.length, 1, `run-dpo cache: ${dpoCache}`); // dpo β=1 only
-    assert(!dpoCache[0]!.startsWith("."), `run-dpo cache: ${dpoCache}`);
+      // the failure record: manifest, config, rows so far and the checkpoint of step 2
+      const m = await readManifest(dir);
+      assertEquals(m.status, "failed");
+      assertEquals(m.error, {
+        name: "NumericalError",
+        message: "loss/dpo is NaN at step 3",
+        step: 3,
+        quantity: "loss/dpo",
+      });
+      // every 1 step: step 3's weights produced the NaN, so step 2's are the last good ones
+      assertEquals(m.checkpoint, { file: "policy.ckpt", step: 2 });
+      const { model, header } = await loadCheckpoint(join(dir, "policy.ckpt"), { kind: "lm" });
+      assertEquals(header.meta, { stage: "run", run: failing, step: 2 });
+      model.dispose();
+      assertEquals((await readCsvTable(join(dir, "metrics.csv"))).array("step"), [2]);
+      assertEquals(await exists(join(dir, "config.json")), true);
+      assertEquals(await exists(join(dir, "summary.csv")), false);
+      // the failed stage left nothing in the cache: a rerun starts it clean
+      const dpoCache = await cacheEntries(root, "run-dpo");
+      assertEquals(dpoCache.length, 1, `run-dpo cache: ${dpoCache}`); // dpo β=1 only
+      assert(!dpoCache[0]!.startsWith("."), `run-dpo cache: ${dpoCache}`);
 
-    // 2. the same sweep in one process, without the fault: the failed run now finishes,
-    //    its failure record and checkpoint are replaced; the others come from the cache
-    const b = await sweep(results, [...grid, "--jobs", "1"]);
-    assertEquals(b.code, 0, b.stderr);
-    assertEquals((await readManifest(dir)).status, "ok");
-    assertEquals(await exists(join(dir, "policy.ckpt")), false);
-    assertEquals(await exists(join(dir, "summary.csv")), true);
-    assertEquals(
-      ((await readCsvTable(join(root, "summary.csv"))).array("run_id") as string[]).length,
-      4,
-    );
+      // 2. the same sweep in one process, without the fault: the failed run now finishes,
+      //    its failure record and checkpoint are replaced; the others come from the cache
+      const b = await runSweep(results, [...grid, "--jobs", "1"]);
+      assertEquals(b.code, 0, b.stderr);
+      assertEquals((await readManifest(dir)).status, "ok");
+      assertEquals(await exists(join(dir, "policy.ckpt")), false);
+      assertEquals(await exists(join(dir, "summary.csv")), true);
+      assertEquals(
+        ((await readCsvTable(join(root, "summary.csv"))).array("run_id") as string[]).length,
+        4,
+      );
 
-    // 3. a real divergence from a config value, in one process: NaN at step 1; the weights
-    //    saved after step 1 gave that NaN, so no checkpoint is kept
-    const c = await sweep(results, [...grid, "--jobs", "1", "--dpo.lr", "1e30"]);
-    assertEquals(c.code, 1, c.stderr);
-    assertStringIncludes(
-      c.stdout,
-      `2 run(s) failed:\n  ${failing}: loss/dpo is NaN at step 1\n` +
-        `  canonical__dpo__1__1: loss/dpo is NaN at step 1\n`,
-    );
-    const m2 = await readManifest(dir);
-    assertEquals([m2.status, m2.error?.step, m2.checkpoint], ["failed", 1, undefined]);
-    assertEquals(await exists(join(dir, "policy.ckpt")), false);
-    assertEquals((await readManifest(join(root, "canonical__ppo__0.1__1"))).status, "ok");
-    await Deno.remove(results, { recursive: true });
-  },
+      // 3. a real divergence from a config value, in one process: NaN at step 1; the weights
+      //    saved after step 1 gave that NaN, so no checkpoint is kept
+      //    (the DPO runs' config changed, so they are new runs with new ids)
+      const diverging = [...grid, "--dpo.lr", "1e30"];
+      const ids3 = await tinyRunIds(diverging);
+      const c = await runSweep(results, [...diverging, "--jobs", "1"]);
+      assertEquals(c.code, 1, c.stderr);
+      assertStringIncludes(
+        c.stdout,
+        `2 run(s) failed:\n  ${ids3["dpo 0.1"]}: loss/dpo is NaN at step 1\n` +
+          `  ${ids3["dpo 1"]}: loss/dpo is NaN at step 1\n`,
+      );
+      const dir3 = join(root, ids3["dpo 0.1"]!);
+      const m2 = await readManifest(dir3);
+      assertEquals([m2.status, m2.error?.step, m2.checkpoint], ["failed", 1, undefined]);
+      assertEquals(await exists(join(dir3, "policy.ckpt")), false);
+      assertEquals(ids3["ppo 0.1"], ids["ppo 0.1"]); // PPO does not read dpo.lr
+      assertEquals((await readManifest(join(root, ids["ppo 0.1"]!))).status, "ok");
+    }, "faults-"),
 });

@@ -230,7 +230,8 @@ Deno.test("resolveCanonical() names the field, the value and what is allowed", a
       name: "an unknown top-level key",
       call: () => resolveCanonical(tiny, { bogus: 1 }),
       cls: ConfigError,
-      message: "unknown key bogus; known keys: seed, methods, gold, checkpointEvery, data",
+      message:
+        "unknown key bogus; known keys: seed, upstreamSeed, methods, gold, checkpointEvery, data,",
     },
     {
       name: "an unknown key in a section",

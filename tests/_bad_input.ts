@@ -8,7 +8,8 @@
  * stack trace, and exits with code 2 (experiments/cli.ts). Cases are checked in this
  * process through a parse function when the caller gives one (fast: `parseSweep` plans a
  * sweep without doing any of it), and as a subprocess of the task, with the task's own
- * permissions from deno.json, otherwise or when a case asks for it.
+ * permissions from deno.json, otherwise or when a case asks for it (or sets environment
+ * variables, which would leak into every test of this process).
  *
  * @module
  */
@@ -25,10 +26,20 @@ export interface RefusedCommand {
   message: string;
   /** Compare only a part of the message (it lists many keys, say). */
   partial?: boolean;
-  /** Environment variables of the subprocess (such a case always runs as one). */
+  /** Environment variables of the subprocess (such a case runs only as one). */
   env?: Record<string, string>;
   /** Also run it as a subprocess when a parse function checks it in this process. */
   process?: boolean;
+  /**
+   * Run it only as a subprocess: what it checks needs the task's own permissions (where it
+   * may write), which this test process does not have.
+   */
+  processOnly?: boolean;
+}
+
+/** Whether a case cannot be checked in this process. */
+function awayOnly(c: RefusedCommand): boolean {
+  return c.env !== undefined || c.processOnly === true;
 }
 
 /** Options of {@link checkRefusedCommands}. */
@@ -84,7 +95,8 @@ async function checkAsProcess(task: string, c: RefusedCommand): Promise<string |
 /**
  * Check that every command line of `cases` is refused as its case says: in this process
  * through `options.parse` when given, and as a subprocess of deno.json's `task` when there
- * is no parse function, the case sets environment variables, or it asks for `process`.
+ * is no parse function, the case sets environment variables, or it asks for `process` or
+ * `processOnly`.
  * Fails with every problem found at once, then checks that no `untouched` path appeared.
  * @returns how many cases ran in this process and how many as subprocesses.
  */
@@ -95,12 +107,12 @@ export async function checkRefusedCommands(
 ): Promise<{ inProcess: number; subprocess: number }> {
   const { parse } = options;
   const problems: string[] = [];
-  const here = parse ? cases.filter((c) => !c.env) : [];
+  const here = parse ? cases.filter((c) => !awayOnly(c)) : [];
   for (const c of here) {
     const p = await checkInProcess(parse!, c);
     if (p) problems.push(p);
   }
-  const away = cases.filter((c) => !parse || c.env || c.process);
+  const away = cases.filter((c) => !parse || awayOnly(c) || c.process);
   await runPool(away, {
     jobs: options.jobs ?? 3,
     run: async (c) => {

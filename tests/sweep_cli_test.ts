@@ -295,7 +295,7 @@ function canonicalCases(results: string): RefusedCommand[] {
     // where it may write (the task's permissions), and the environment
     {
       args: ["canonical", "--preset", "tiny", "--results", "/etc/rlhf-kit"],
-      env: {},
+      processOnly: true,
       message:
         "--results /etc/rlhf-kit: this process may not write to /etc/rlhf-kit/canonical_tiny (deno task sweep and reproduce write only under results/ and /tmp)",
     },
@@ -333,8 +333,8 @@ Deno.test("bad canonical sweep command lines are refused before any work with on
       untouched: [results],
     });
     // every case without an environment in this process; a third or so also as processes
-    assertEquals(ran.inProcess, cases.filter((c) => !c.env).length);
-    assertEquals(ran.subprocess, cases.filter((c) => c.env || c.process).length);
+    assertEquals(ran.inProcess, cases.filter((c) => !c.env && !c.processOnly).length);
+    assertEquals(ran.subprocess, cases.filter((c) => c.env || c.process || c.processOnly).length);
   }, "sweep-cli-");
 });
 
@@ -353,7 +353,7 @@ Deno.test("bad bandit sweep command lines are refused before any work", async ()
   }, "sweep-cli-");
 });
 
-Deno.test("parseSweep() reads --ppo.lr 0.1,0.2 as a grid axis, once an error: two runs per β", async () => {
+Deno.test("parseSweep() makes --ppo.lr 0.1,0.2 a grid axis like any field: two runs per β", async () => {
   const req = await parseSweep([
     "canonical",
     "--preset",

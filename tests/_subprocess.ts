@@ -111,8 +111,30 @@ export function parseTask(task: string, line: string): DenoStep[] {
     else current.push(w);
   }
   finish();
-  for (const s of steps) flagPermissions(task, s.flags); // reject flags it cannot read now
+  for (const s of steps) stepPermissions(task, s); // reject flags it cannot read now
   return steps;
+}
+
+/**
+ * Subcommands whose `--allow-*` flags grant the code they run permissions. The others run
+ * no project code under permissions (`fmt`, `lint`, `doc`, `check`, `publish`, …), and
+ * their own `--allow-*` flags are options (`deno publish --allow-dirty`).
+ */
+const PERMISSIONED_SUBCOMMANDS = new Set([
+  "run",
+  "test",
+  "bench",
+  "eval",
+  "compile",
+  "serve",
+  "repl",
+  "install",
+  "jupyter",
+]);
+
+/** The permissions one command grants by its own flags (a `deno task` step: none here). */
+function stepPermissions(task: string, step: DenoStep): Permissions {
+  return PERMISSIONED_SUBCOMMANDS.has(step.subcommand) ? flagPermissions(task, step.flags) : none();
 }
 
 /** Nothing granted. */
@@ -181,7 +203,8 @@ function taskLine(name: string): string {
 /**
  * The permissions of every task: for a chain, the union over its commands, where a
  * `deno task <other>` command contributes the other task's permissions (what the task can
- * do at most). Commands without permission flags (`deno fmt`, `deno lint`, …) grant none.
+ * do at most). Commands that run no project code under permissions (`deno fmt`, `deno lint`,
+ * `deno publish --allow-dirty`, …) grant none.
  */
 export function taskPermissions(): Record<string, Permissions> {
   const out: Record<string, Permissions> = {};
@@ -193,7 +216,7 @@ export function taskPermissions(): Record<string, Permissions> {
     for (const step of parseTask(name, taskLine(name))) {
       const q = step.subcommand === "task"
         ? resolve(step.positional[0] ?? "", [...seen, name])
-        : flagPermissions(name, step.flags);
+        : stepPermissions(name, step);
       for (const n of PERMISSION_NAMES) p[n] = unionGrant(p[n], q[n]);
     }
     return p;

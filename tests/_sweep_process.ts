@@ -8,16 +8,40 @@
 import { join } from "node:path";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import { readCheckpoint } from "../lib/models/checkpoint.ts";
-import { type ProcessOutput, ROOT, runDeno, subprocessEnv, taskCommand } from "./_subprocess.ts";
+import { parseSweep } from "../experiments/sweep.ts";
+import {
+  type ProcessOutput,
+  ROOT,
+  runDeno,
+  type RunOptions,
+  subprocessEnv,
+  taskCommand,
+} from "./_subprocess.ts";
 
 /** Arguments of `deno` for a tiny canonical sweep into `results`, as `deno task sweep`. */
 export function sweepArgs(results: string, extra: readonly string[] = []): string[] {
   return taskCommand("sweep", ["canonical", "--preset", "tiny", "--results", results, ...extra]);
 }
 
+/**
+ * The ids a tiny sweep with `extra` gives its runs (planned in this process, as the sweep
+ * plans them), by `<method> <β or n>`: e.g. `{"dpo 0.1": "dpo__beta0.1__seed1__3fa29c1e"}`.
+ */
+export async function tinyRunIds(extra: readonly string[] = []): Promise<Record<string, string>> {
+  const req = await parseSweep(["canonical", "--preset", "tiny", ...extra]);
+  if (!req) throw new Error(`no plan for ${extra.join(" ")}`);
+  return Object.fromEntries(
+    req.plan.runs.map((r) => [`${r.method} ${r.labels.beta ?? r.labels.n}`, r.id]),
+  );
+}
+
 /** Run a tiny canonical sweep into `results` to the end and collect its output. */
-export function runSweep(results: string, extra: readonly string[] = []): Promise<ProcessOutput> {
-  return runDeno(sweepArgs(results, extra));
+export function runSweep(
+  results: string,
+  extra: readonly string[] = [],
+  options: RunOptions = {},
+): Promise<ProcessOutput> {
+  return runDeno(sweepArgs(results, extra), options);
 }
 
 /** A running sweep whose output is collected as it comes. */

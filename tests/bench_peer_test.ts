@@ -15,6 +15,7 @@ import { childPermissions } from "../tools/bench/child_permissions.ts";
 import { BENCH_MODELS, TRAIN_STEP } from "../tools/bench/workloads.ts";
 import { parameterCount } from "../tools/bench/flops.ts";
 import type { BenchReport } from "../tools/bench/main.ts";
+import { runTask } from "./_subprocess.ts";
 import {
   assert,
   assertAllClose,
@@ -222,31 +223,17 @@ Deno.test({
   },
 });
 
-/** `deno run tools/bench/main.ts` with the bench task's permissions; stdout and report. */
+/** `deno task bench …args` (its command line and permissions from deno.json); stdout and report. */
 async function runBench(args: string[], env: Record<string, string> = {}) {
   const dir = await Deno.makeTempDir();
-  const out = `${dir}/bench.json`;
-  const res = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      `--allow-write=${dir},/tmp`,
-      "--allow-env",
-      "--allow-sys",
-      "--allow-run",
-      new URL("../tools/bench/main.ts", import.meta.url).pathname,
-      ...args,
-      "--out",
-      out,
-    ],
-    env,
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const text = new TextDecoder().decode(res.stdout);
-  const report = JSON.parse(await Deno.readTextFile(out)) as BenchReport;
-  await Deno.remove(dir, { recursive: true });
-  return { code: res.code, text, report };
+  try {
+    const out = `${dir}/bench.json`;
+    const res = await runTask("bench", [...args, "--out", out], { env });
+    const report = JSON.parse(await Deno.readTextFile(out)) as BenchReport;
+    return { code: res.code, text: res.stdout, report };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 Deno.test({

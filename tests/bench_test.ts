@@ -14,6 +14,7 @@ import { backendThreads } from "../tools/bench/child.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { type BenchReport, benchUsage, parseBenchArgs } from "../tools/bench/main.ts";
+import { runTask } from "./_subprocess.ts";
 import {
   assert,
   assertAllClose,
@@ -319,22 +320,9 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const out = `${dir}/bench.json`;
-    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        `--allow-write=${dir},/tmp`,
-        "--allow-env",
-        "--allow-run",
-        "--allow-sys",
-        new URL("../tools/bench/main.ts", import.meta.url).pathname,
-        ...["--backend", "tensorflow,wasm", "--quick", "--model", "tiny", "--out", out],
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    assertEquals(code, 0);
-    const text = new TextDecoder().decode(stdout);
+    const args = ["--backend", "tensorflow,wasm", "--quick", "--model", "tiny", "--out", out];
+    const { code, stdout: text, stderr } = await runTask("bench", args);
+    assertEquals(code, 0, stderr);
     assertStringIncludes(text, "[wasm | ");
     assertStringIncludes(text, "sample/kv-cache: ");
     const report = JSON.parse(await Deno.readTextFile(out)) as BenchReport;

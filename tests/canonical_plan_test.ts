@@ -1,14 +1,22 @@
 /**
  * Planning the canonical experiment: presets, grids over any field, the runs they make,
- * their ids and keys, and every rule checked before any work.
+ * their ids and keys, and every rule checked before any work (the command line's own syntax
+ * and values are in sweep_cli_test.ts).
  */
+import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { parseSweep } from "../experiments/sweep.ts";
-import { CANONICAL_DEFAULTS } from "../experiments/canonical/config.ts";
+import { CANONICAL_DEFAULTS, resolveCanonical } from "../experiments/canonical/config.ts";
 import { CANONICAL_PRESETS, resolvePreset } from "../experiments/canonical/presets.ts";
 import { planRun } from "../experiments/canonical/plan.ts";
 import { PPO_DEFAULTS } from "../lib/train/ppo.ts";
 import { ConfigError } from "../lib/util/errors.ts";
+import {
+  checkRefusedCommands,
+  checkRejections,
+  type RefusedCommand,
+  withTempDir,
+} from "./_bad_input.ts";
 
 const plan = async (...args: string[]) => {
   const req = await parseSweep(["canonical", ...args]);
@@ -99,27 +107,165 @@ Deno.test("seeds and learning rates are grids like any field", async () => {
   assertEquals(new Set(p.runs.map((r) => r.key)).size, 6);
 });
 
-for (
-  const [args, message] of [
-    [
-      ["--ppo.beta", "0", "--ppo.adaptiveKlTarget", "6"],
-      "ppo.beta must be > 0 when ppo.adaptiveKlTarget is set (6)",
-    ],
-    [["--ppo.beta", "0,0.1", "--ppo.adaptiveKlTarget", "6"], "at grid point --ppo.beta 0"],
-    [["--seed", "1,1"], "--seed 1,1: 1 appears twice in the grid"],
-    [["--ppo.beta", "0.1,0.10"], "0.1 appears twice in the grid"],
-    [["--seed", "4294967296"], "seed must be an integer >= 0 and <= 4294967295"],
-    [["--seed", "1e300"], "seed must be an integer >= 0 and <= 4294967295"],
-    [["--methods", "ppo,ppo"], "methods lists ppo twice"],
-    [["--model.dModel", "30"], "model.dModel (30) must be divisible by model.nHeads (4)"],
-    [["--preset", "nope"], 'unknown preset "nope"'],
-  ] as const
-) {
-  Deno.test(`parseSweep(${args.join(" ")}) fails before any work, naming the field`, async () => {
-    const e = await assertRejects(() => plan(...args), ConfigError);
-    assertStringIncludes(e.message, message);
-  });
-}
+const ADAPTIVE_FROM_ZERO = "ppo.beta must be > 0 when ppo.adaptiveKlTarget is set (6): the " +
+  "adaptive controller scales β multiplicatively, so from 0 it could never move; give " +
+  "ppo.beta > 0 or ppo.adaptiveKlTarget null";
+
+/** Command lines whose values are each fine but break a rule, at a point or in a grid. */
+const RULE_CASES: RefusedCommand[] = [
+  {
+    args: ["--preset", "tiny", "--model.context", "8"],
+    process: true,
+    message:
+      "a prompt of data.promptMaxTokens 8 + BOS + 6 new tokens + EOS needs model.context >= 16, but it is 8",
+  },
+  {
+    args: ["--preset", "tiny", "--model.nHeads", "3"],
+    process: true,
+    message: "model.dModel (16) must be divisible by model.nHeads (3)",
+  },
+  {
+    args: ["--model.dModel", "30"],
+    message: "model.dModel (30) must be divisible by model.nHeads (4)",
+  },
+  {
+    args: ["--preset", "tiny", "--data.promptMinWords", "5", "--data.promptMaxWords", "3"],
+    message: "data.promptMaxWords (3) must be >= data.promptMinWords (5)",
+  },
+  {
+    args: ["--preset", "tiny", "--data.promptMinWords", "2", "--data.promptMaxTokens", "1"],
+    message:
+      "data.promptMaxTokens (1) must be >= data.promptMinWords (2): every word is at least one token",
+  },
+  {
+    args: ["--preset", "tiny", "--prefs.prompts", "60"],
+    message:
+      "prefs.prompts (60) + prefs.spearmanSamples (8) must be <= data.trainPrompts (64): the reward model's Spearman check uses training prompts that were not labelled",
+  },
+  {
+    args: ["--preset", "tiny", "--data.tokenizer", "bpe", "--data.vocabSize", "200"],
+    message:
+      'data.vocabSize (200) must be >= 261 with data.tokenizer "bpe": 4 special tokens and 256 byte tokens come before any merge',
+  },
+  {
+    // the model's vocabulary is the data's: there is no second field to disagree with it
+    args: ["--preset", "tiny", "--model.vocabSize", "500"],
+    message:
+      "unknown key --model.vocabSize (did you mean --data.vocabSize?); known keys in model: --model.dModel,",
+    partial: true,
+  },
+  {
+    args: ["--preset", "tiny", "--methods", "ppo,ppo"],
+    message: "methods lists ppo twice (ppo,ppo)",
+  },
+  {
+    // checked when parsing, naming ppo.beta, not when the PPO run starts
+    args: ["--preset", "tiny", "--ppo.beta", "0", "--ppo.adaptiveKlTarget", "6"],
+    process: true,
+    message: ADAPTIVE_FROM_ZERO,
+  },
+  {
+    // every grid point is checked before any work, and the error says which point
+    args: ["--preset", "tiny", "--ppo.beta", "0,0.1", "--ppo.adaptiveKlTarget", "6"],
+    process: true,
+    message: `at grid point --ppo.beta 0 --dpo.beta 0.1 --bon.n 1: ${ADAPTIVE_FROM_ZERO}`,
+  },
+  {
+    args: ["--preset", "tiny", "--methods", "dpo", "--model.context", "24,8"],
+    message:
+      "at grid point --ppo.beta 0.1 --dpo.beta 0.1 --bon.n 1 --model.context 8: a prompt of data.promptMaxTokens 8 + BOS + 6 new tokens + EOS needs model.context >= 16, but it is 8",
+  },
+];
+
+Deno.test("parseSweep() refuses a command line that breaks a config rule, naming the fields", async () => {
+  await withTempDir(async (dir) => {
+    const results = join(dir, "results");
+    const cases = RULE_CASES.map((c) => ({
+      ...c,
+      args: ["canonical", "--results", results, ...c.args],
+    }));
+    await checkRefusedCommands("sweep", cases, {
+      parse: (args) => parseSweep(args),
+      untouched: [results],
+    });
+  }, "canonical-plan-");
+});
+
+Deno.test("a PPO rule binds only when PPO runs: --ppo.beta 0 with an adaptive target and no PPO", async () => {
+  const p = await plan(
+    "--preset",
+    "tiny",
+    "--methods",
+    "dpo",
+    "--ppo.beta",
+    "0",
+    "--ppo.adaptiveKlTarget",
+    "6",
+  );
+  assertEquals(p.runs.map((r) => r.method), ["dpo", "dpo"]);
+});
+
+Deno.test("resolveCanonical() names the field, the value and what is allowed", async (t) => {
+  const tiny = resolvePreset("tiny").config;
+  await checkRejections(t, [
+    {
+      name: "a list where a number goes",
+      call: () => resolveCanonical(tiny, { ppo: { beta: [0.1] } }),
+      cls: ConfigError,
+      message: "ppo.beta must be a number >= 0, got [0.1]",
+    },
+    {
+      name: "a string where a number goes",
+      call: () => resolveCanonical(tiny, { dpo: { steps: "4" } }),
+      cls: ConfigError,
+      message: 'dpo.steps must be an integer >= 1, got "4"',
+    },
+    {
+      name: "a value where a section goes",
+      call: () => resolveCanonical(tiny, { model: "big" }),
+      cls: ConfigError,
+      message: 'model must be an object, got "big"',
+    },
+    {
+      name: "an unknown top-level key",
+      call: () => resolveCanonical(tiny, { bogus: 1 }),
+      cls: ConfigError,
+      message:
+        "unknown key bogus; known keys: seed, upstreamSeed, methods, gold, checkpointEvery, data,",
+    },
+    {
+      name: "an unknown key in a section",
+      call: () => resolveCanonical(tiny, { ppo: { betta: 0.1 } }),
+      cls: ConfigError,
+      message: "unknown key ppo.betta; known keys: iterations,",
+    },
+    {
+      name: "a field that moved: model.vocabSize is data.vocabSize",
+      call: () => resolveCanonical(tiny, { model: { vocabSize: 300 } }),
+      cls: ConfigError,
+      message: "unknown key model.vocabSize; known keys: dModel,",
+    },
+    {
+      name: "a seed beyond 32 bits",
+      call: () => resolveCanonical(tiny, { seed: 2 ** 32 }),
+      cls: ConfigError,
+      message: "seed must be an integer >= 0 and <= 4294967295, got 4294967296",
+    },
+    {
+      name: "an unknown preset",
+      call: () => resolvePreset("medium"),
+      cls: ConfigError,
+      message: 'unknown preset "medium"; allowed: quick, default, full, tiny',
+    },
+    {
+      name: "a context shorter than prompt + completion",
+      call: () => resolveCanonical(tiny, { ppo: { maxNewTokens: 12 } }),
+      cls: ConfigError,
+      message: "a prompt of data.promptMaxTokens 8 + BOS + 12 new tokens + EOS needs " +
+        "model.context >= 22, but it is 16",
+    },
+  ]);
+});
 
 Deno.test("planRun() rebuilds a sweep's run from its config and refuses a mismatched id", async () => {
   const p = await plan("--preset", "tiny");

@@ -19,10 +19,9 @@ import { checkFinite } from "../lib/train/metrics.ts";
 import { armNanFault, parseFault } from "../lib/train/_fault.ts";
 import { readCsvTable } from "../lib/sweep/results_table.ts";
 import type { Manifest } from "../lib/sweep/manifest.ts";
-import { NumericalError } from "../lib/util/errors.ts";
-import { parseSweep } from "../experiments/sweep.ts";
-import { runDeno } from "./_subprocess.ts";
-import { sweepArgs } from "./_sweep_process.ts";
+import { ConfigError, NumericalError } from "../lib/util/errors.ts";
+import { runSweep, tinyRunIds } from "./_sweep_process.ts";
+import { checkRejections, withTempDir } from "./_bad_input.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 
 await initBackend("wasm");
@@ -54,11 +53,30 @@ Deno.test("checkFinite names the quantity and the step; an armed fault fires onc
   } finally {
     disarm();
   }
-  assertEquals(parseFault("nan:dpo__beta0.1__seed1__0123abcd:12"), {
+  assertEquals(parseFault("nan:dpo__beta0.1__seed1__0a1b2c3d:12"), {
     kind: "nan",
-    target: "dpo__beta0.1__seed1__0123abcd",
+    target: "dpo__beta0.1__seed1__0a1b2c3d",
     step: 12,
   });
+});
+
+Deno.test("parseFault() names the variable and the form it takes", async (t) => {
+  const form = "RLHF_FAULT must be nan:<method or run id>:<step> (e.g. nan:dpo:3), got";
+  await checkRejections(
+    t,
+    [
+      ["another fault kind", "inf:dpo:1"],
+      ["no step", "nan:dpo"],
+      ["a negative step", "nan:dpo:-1"],
+      ["no target", "nan::3"],
+      ["a path as the target", "nan:../dpo:3"],
+    ].map(([name, spec]) => ({
+      name: name!,
+      call: () => parseFault(spec!, "RLHF_FAULT"),
+      cls: ConfigError,
+      message: `${form} ${JSON.stringify(spec)}`,
+    })),
+  );
 });
 
 function assertThrowsNumerical(fn: () => unknown): NumericalError {
@@ -126,19 +144,6 @@ Deno.test("a NaN reward stops PPO before any update, naming reward/score and the
   for (const m of [policy, ref, value]) m.dispose();
 });
 
-/** `deno task sweep canonical --preset tiny ...` with the task's permissions. */
-async function sweep(results: string, args: string[], env: Record<string, string> = {}) {
-  return await runDeno(sweepArgs(results, args), { env });
-}
-
-/** The ids a tiny sweep with `args` plans, by method and β or n (`dpo 0.1`). */
-async function plannedIds(args: string[]): Promise<Record<string, string>> {
-  const req = await parseSweep(["canonical", "--preset", "tiny", ...args]);
-  return Object.fromEntries(
-    req!.plan.runs.map((r) => [`${r.method} ${r.labels.beta ?? r.labels.n}`, r.id]),
-  );
-}
-
 const readManifest = async (dir: string): Promise<Manifest> =>
   JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
@@ -153,88 +158,91 @@ async function cacheEntries(root: string, stage: string): Promise<string[]> {
 Deno.test({
   name: "a NaN in one run of a sweep: it stops, keeps its last good checkpoint, the others finish",
   sanitizeResources: false,
-  fn: async () => {
-    const results = await Deno.makeTempDir({ prefix: "faults-" });
-    const root = join(results, "canonical_tiny");
-    const grid = ["--ppo.beta", "0.1", "--bon.n", "4", "--checkpointEvery", "1"];
-    const ids = await plannedIds(grid);
-    const failing = ids["dpo 0.1"]!;
-    const others = [ids["ppo 0.1"]!, ids["dpo 1"]!, ids["bon 4"]!];
+  fn: () =>
+    withTempDir(async (results) => {
+      const root = join(results, "canonical_tiny");
+      const grid = ["--ppo.beta", "0.1", "--bon.n", "4", "--checkpointEvery", "1"];
+      const ids = await tinyRunIds(grid);
+      const failing = ids["dpo 0.1"]!;
+      const others = [ids["ppo 0.1"]!, ids["dpo 1"]!, ids["bon 4"]!];
 
-    // 1. parallel workers; the NaN at step 3 of one DPO run
-    const a = await sweep(results, [...grid, "--jobs", "2"], { RLHF_FAULT: `nan:${failing}:3` });
-    assertEquals(a.code, 1, a.stderr);
-    const dir = join(root, failing);
-    const reported = `${failing}: loss/dpo is NaN at step 3; last good checkpoint: ` +
-      `${join(dir, "policy.ckpt")} (step 2)`;
-    assertStringIncludes(a.stdout, `1 run(s) failed:\n  ${reported}\n`);
-    assertStringIncludes(a.stderr, `FAILED ${reported}`);
-    for (const id of others) {
-      assertStringIncludes(a.stderr, `done ${id}\n`);
-      assertEquals((await readManifest(join(root, id))).status, "ok");
-    }
-    const summary = await readCsvTable(join(root, "summary.csv"));
-    assertEquals((summary.array("run_id") as string[]).sort(), [...others].sort());
+      // 1. parallel workers; the NaN at step 3 of one DPO run
+      const a = await runSweep(results, [...grid, "--jobs", "2"], {
+        env: { RLHF_FAULT: `nan:${failing}:3` },
+      });
+      assertEquals(a.code, 1, a.stderr);
+      const dir = join(root, failing);
+      const reported = `${failing}: loss/dpo is NaN at step 3; last good checkpoint: ` +
+        `${join(dir, "policy.ckpt")} (step 2)`;
+      assertStringIncludes(a.stdout, `1 run(s) failed:\n  ${reported}\n`);
+      assertStringIncludes(a.stderr, `FAILED ${reported}`);
+      for (const id of others) {
+        assertStringIncludes(a.stderr, `done ${id}\n`);
+        assertEquals((await readManifest(join(root, id))).status, "ok");
+      }
+      const summary = await readCsvTable(join(root, "summary.csv"));
+      assertEquals((summary.array("run_id") as string[]).sort(), [...others].sort());
 
-    // the failure record: manifest, config, rows so far and the checkpoint of step 2
-    const m = await readManifest(dir);
-    assertEquals(m.status, "failed");
-    assertEquals(m.error, {
-      name: "NumericalError",
-      message: "loss/dpo is NaN at step 3",
-      step: 3,
-      quantity: "loss/dpo",
-    });
-    // every 1 step: step 3's weights produced the NaN, so step 2's are the last good ones
-    assertEquals(m.checkpoint, { file: "policy.ckpt", step: 2 });
-    const { model, header } = await loadCheckpoint(join(dir, "policy.ckpt"), { kind: "lm" });
-    assertEquals(header.meta, { stage: "run", run: failing, step: 2 });
-    model.dispose();
-    assertEquals((await readCsvTable(join(dir, "metrics.csv"))).array("step"), [2]);
-    assertEquals(await exists(join(dir, "config.json")), true);
-    assertEquals(await exists(join(dir, "summary.csv")), false);
-    // the failed stage left nothing in the cache: a rerun starts it clean
-    const dpoCache = await cacheEntries(root, "run-dpo");
-    assertEquals(dpoCache.length, 1, `run-dpo cache: ${dpoCache}`); // dpo β=1 only
-    assert(!dpoCache[0]!.startsWith("."), `run-dpo cache: ${dpoCache}`);
+      // the failure record: manifest, config, rows so far and the checkpoint of step 2
+      const m = await readManifest(dir);
+      assertEquals(m.status, "failed");
+      assertEquals(m.error, {
+        name: "NumericalError",
+        message: "loss/dpo is NaN at step 3",
+        step: 3,
+        quantity: "loss/dpo",
+      });
+      // every 1 step: step 3's weights produced the NaN, so step 2's are the last good ones
+      assertEquals(m.checkpoint, { file: "policy.ckpt", step: 2 });
+      const { model, header } = await loadCheckpoint(join(dir, "policy.ckpt"), { kind: "lm" });
+      assertEquals(header.meta, { stage: "run", run: failing, step: 2 });
+      model.dispose();
+      assertEquals((await readCsvTable(join(dir, "metrics.csv"))).array("step"), [2]);
+      assertEquals(await exists(join(dir, "config.json")), true);
+      assertEquals(await exists(join(dir, "summary.csv")), false);
+      // the failed stage left nothing in the cache: a rerun starts it clean
+      const dpoCache = await cacheEntries(root, "run-dpo");
+      assertEquals(dpoCache.length, 1, `run-dpo cache: ${dpoCache}`); // dpo β=1 only
+      assert(!dpoCache[0]!.startsWith("."), `run-dpo cache: ${dpoCache}`);
 
-    // 2. the same sweep in one process, without the fault: the failed run now finishes,
-    //    its failure record and checkpoint are replaced; the others come from the cache
-    const b = await sweep(results, [...grid, "--jobs", "1"]);
-    assertEquals(b.code, 0, b.stderr);
-    assertEquals((await readManifest(dir)).status, "ok");
-    assertEquals(await exists(join(dir, "policy.ckpt")), false);
-    assertEquals(await exists(join(dir, "summary.csv")), true);
-    assertEquals(
-      ((await readCsvTable(join(root, "summary.csv"))).array("run_id") as string[]).length,
-      4,
-    );
-    const published = async (id: string) =>
-      await Promise.all(
-        ["summary.csv", "samples.jsonl", "metrics.csv", "manifest.json"].map((f) =>
-          Deno.readTextFile(join(root, id, f))
-        ),
+      // 2. the same sweep in one process, without the fault: the failed run now finishes,
+      //    its failure record and checkpoint are replaced; the others come from the cache
+      const b = await runSweep(results, [...grid, "--jobs", "1"]);
+      assertEquals(b.code, 0, b.stderr);
+      assertEquals((await readManifest(dir)).status, "ok");
+      assertEquals(await exists(join(dir, "policy.ckpt")), false);
+      assertEquals(await exists(join(dir, "summary.csv")), true);
+      assertEquals(
+        ((await readCsvTable(join(root, "summary.csv"))).array("run_id") as string[]).length,
+        4,
       );
-    const goodDpo = await published(failing);
+      const published = (id: string) =>
+        Promise.all(
+          ["summary.csv", "samples.jsonl", "metrics.csv", "manifest.json"].map((f) =>
+            Deno.readTextFile(join(root, id, f))
+          ),
+        );
+      const goodDpo = await published(failing);
 
-    // 3. a real divergence from a config value, in one process: NaN at step 1; the weights
-    //    saved after step 1 gave that NaN, so no checkpoint is kept. Another config, so
-    //    other run ids: the good DPO runs published above are untouched.
-    const diverging = await plannedIds([...grid, "--dpo.lr", "1e30"]);
-    const [bad1, bad2] = [diverging["dpo 0.1"]!, diverging["dpo 1"]!];
-    assert(bad1 !== failing && bad2 !== ids["dpo 1"], "a new config has new run ids");
-    const c = await sweep(results, [...grid, "--jobs", "1", "--dpo.lr", "1e30"]);
-    assertEquals(c.code, 1, c.stderr);
-    assertStringIncludes(
-      c.stdout,
-      `2 run(s) failed:\n  ${bad1}: loss/dpo is NaN at step 1\n` +
-        `  ${bad2}: loss/dpo is NaN at step 1\n`,
-    );
-    const m2 = await readManifest(join(root, bad1));
-    assertEquals([m2.status, m2.error?.step, m2.checkpoint], ["failed", 1, undefined]);
-    assertEquals(await exists(join(root, bad1, "policy.ckpt")), false);
-    assertEquals(await published(failing), goodDpo);
-    assertEquals((await readManifest(join(root, ids["ppo 0.1"]!))).status, "ok");
-    await Deno.remove(results, { recursive: true });
-  },
+      // 3. a real divergence from a config value, in one process: NaN at step 1; the weights
+      //    saved after step 1 gave that NaN, so no checkpoint is kept
+      //    (the DPO runs' config changed, so they are new runs with new ids)
+      const diverging = [...grid, "--dpo.lr", "1e30"];
+      const ids3 = await tinyRunIds(diverging);
+      const c = await runSweep(results, [...diverging, "--jobs", "1"]);
+      assertEquals(c.code, 1, c.stderr);
+      assertStringIncludes(
+        c.stdout,
+        `2 run(s) failed:\n  ${ids3["dpo 0.1"]}: loss/dpo is NaN at step 1\n` +
+          `  ${ids3["dpo 1"]}: loss/dpo is NaN at step 1\n`,
+      );
+      const dir3 = join(root, ids3["dpo 0.1"]!);
+      const m2 = await readManifest(dir3);
+      assertEquals([m2.status, m2.error?.step, m2.checkpoint], ["failed", 1, undefined]);
+      assertEquals(await exists(join(dir3, "policy.ckpt")), false);
+      assertEquals(ids3["ppo 0.1"], ids["ppo 0.1"]); // PPO does not read dpo.lr
+      assertEquals((await readManifest(join(root, ids["ppo 0.1"]!))).status, "ok");
+      // the NaN-failed runs never touch the good DPO runs published above
+      assertEquals(await published(failing), goodDpo);
+    }, "faults-"),
 });

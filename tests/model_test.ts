@@ -6,7 +6,8 @@ import { embedOneHot } from "../lib/models/_reference.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { modelConfig } from "../lib/models/config.ts";
-import { assertAllClose, assertEquals, assertGreater, assertThrows } from "./assert.ts";
+import { assertAllClose, assertEquals, assertGreater } from "./assert.ts";
+import { checkRejections } from "./_bad_input.ts";
 
 await initBackend("wasm");
 
@@ -140,17 +141,33 @@ Deno.test("sample() rejects prompts that do not fit the context", async () => {
   lm.dispose();
 });
 
-Deno.test("modelConfig() names the field and the value", () => {
-  assertThrows(
-    () => modelConfig({ nHeads: 3 }),
-    ConfigError,
-    "dModel must be divisible by model.nHeads, got dModel 128 and nHeads 3",
-  );
-  assertThrows(
-    () => modelConfig({ dropout: 1.5 }),
-    ConfigError,
-    "model.dropout must be a number >= 0 and < 1, got 1.5",
-  );
+Deno.test("modelConfig() names the field, the value and what is allowed", async (t) => {
+  await checkRejections(t, [
+    {
+      name: "heads that do not divide the default width",
+      call: () => modelConfig({ nHeads: 3 }),
+      cls: ConfigError,
+      message: "model.dModel must be divisible by model.nHeads, got dModel 128 and nHeads 3",
+    },
+    {
+      name: "heads that do not divide a given width",
+      call: () => modelConfig({ dModel: 16, nHeads: 3 }),
+      cls: ConfigError,
+      message: "model.dModel must be divisible by model.nHeads, got dModel 16 and nHeads 3",
+    },
+    {
+      name: "a dropout of 1.5",
+      call: () => modelConfig({ dropout: 1.5 }),
+      cls: ConfigError,
+      message: "model.dropout must be a number >= 0 and < 1, got 1.5",
+    },
+    {
+      name: "a context of 1",
+      call: () => modelConfig({ context: 1 }),
+      cls: ConfigError,
+      message: "model.context must be an integer >= 2, got 1",
+    },
+  ]);
 });
 
 Deno.test("gatherLogProbs() rows sum to one over the vocabulary", async () => {

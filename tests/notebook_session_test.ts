@@ -6,8 +6,16 @@
 import { assertEquals, assertNotEquals } from "./assert.ts";
 import { openSession } from "../lib/notebook/mod.ts";
 
+// The session picks its backend from RLHF_BACKEND; set it only while opening, since the
+// environment is the whole test process's: left set, every later subprocess (a sweep in
+// reproducibility_test, say) would inherit it.
+const before = Deno.env.get("RLHF_BACKEND");
 Deno.env.set("RLHF_BACKEND", "cpu");
-const session = await openSession("quick", { results: "/tmp/rlhf-kit-unused", log: () => {} });
+const session = await openSession("quick", { results: "/tmp/rlhf-kit-unused", log: () => {} })
+  .finally(() => {
+    if (before === undefined) Deno.env.delete("RLHF_BACKEND");
+    else Deno.env.set("RLHF_BACKEND", before);
+  });
 
 Deno.test({
   name: "Session.runConfig() maps cdpo to the dpo loss with label smoothing dpo.cdpoEpsilon",

@@ -7,6 +7,7 @@ import {
 } from "../lib/data/preference_table.ts";
 import { ConfigError, FileFormatError } from "../lib/util/errors.ts";
 import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "./assert.ts";
+import { withTempDir, writeFileIn } from "./_bad_input.ts";
 
 const ROWS: PreferenceRow[] = [
   {
@@ -150,42 +151,56 @@ Deno.test({
 
 Deno.test({
   name: "loadPreferences() names the file and the problem for structural errors",
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    const cases: [string, string | undefined, string][] = [
-      ["nope.csv", undefined, "nope.csv: file not found"],
-      ["prefs.txt", "x", `prefs.txt: unknown extension ".txt"; allowed: .csv, .json, .jsonl`],
-      ["empty.csv", "prompt,chosen,rejected\n", "empty.csv: no rows"],
-      ["empty.jsonl", "\n\n", "empty.jsonl: no rows"],
-      ["cols.csv", "prompt,chosen,answer\na,b,c\n", `cols.csv: missing required column "rejected"`],
-      [
-        "quote.csv",
-        'prompt,chosen,rejected\na,"open,c\nd,e,f\n',
-        "quote.csv: line 2: quoted field is never closed",
-      ],
-      [
-        "wide.csv",
-        "prompt,chosen,rejected\na,b,c,d\n",
-        "wide.csv: line 2: 4 fields but the header has 3",
-      ],
-      [
-        "num.csv",
-        "prompt,chosen,rejected,gold_chosen\na,b,c,high\n",
-        `num.csv: line 2: "gold_chosen" must be a number, got "high"`,
-      ],
-      ["obj.json", "{}", "obj.json: expected a JSON array of row objects"],
-    ];
-    for (const [name, text, message] of cases) {
-      const path = `${dir}/${name}`;
-      if (text !== undefined) await Deno.writeTextFile(path, text);
-      await assertRejects(() => loadPreferences(path), FileFormatError, message);
-    }
-    await assertRejects(
-      () => savePreferences(preferenceTable(ROWS), `${dir}/out.tsv`),
-      FileFormatError,
-      "unknown extension",
-    );
-  },
+  fn: () =>
+    withTempDir(async (dir) => {
+      const cases: [string, string | undefined, string][] = [
+        ["nope.csv", undefined, "nope.csv: file not found"],
+        ["prefs.txt", "x", `prefs.txt: unknown extension ".txt"; allowed: .csv, .json, .jsonl`],
+        ["empty.csv", "prompt,chosen,rejected\n", "empty.csv: no rows"],
+        ["empty.jsonl", "\n\n", "empty.jsonl: no rows"],
+        [
+          "cols.csv",
+          "prompt,chosen,answer\na,b,c\n",
+          `cols.csv: missing required column "rejected"; found "prompt", "chosen", "answer"`,
+        ],
+        [
+          "cell.csv",
+          "prompt,chosen,rejected\nthe film,,was bad\n",
+          `cell.csv: line 2: empty "chosen"`,
+        ],
+        [
+          "line.jsonl",
+          '{"prompt": "a", "chosen": "b", "rejected": "c"}\n{oops\n',
+          "line.jsonl: line 2: bad JSON",
+        ],
+        [
+          "quote.csv",
+          'prompt,chosen,rejected\na,"open,c\nd,e,f\n',
+          "quote.csv: line 2: quoted field is never closed",
+        ],
+        [
+          "wide.csv",
+          "prompt,chosen,rejected\na,b,c,d\n",
+          "wide.csv: line 2: 4 fields but the header has 3",
+        ],
+        [
+          "num.csv",
+          "prompt,chosen,rejected,gold_chosen\na,b,c,high\n",
+          `num.csv: line 2: "gold_chosen" must be a number, got "high"`,
+        ],
+        ["obj.json", "{}", "obj.json: expected a JSON array of row objects"],
+      ];
+      for (const [name, text, message] of cases) {
+        const path = `${dir}/${name}`;
+        if (text !== undefined) await Deno.writeTextFile(path, text);
+        await assertRejects(() => loadPreferences(path), FileFormatError, message);
+      }
+      await assertRejects(
+        () => savePreferences(preferenceTable(ROWS), `${dir}/out.tsv`),
+        FileFormatError,
+        "unknown extension",
+      );
+    }, "prefs_test_"),
 });
 
 Deno.test({
@@ -369,4 +384,25 @@ Deno.test({
       `row 0: "tie" must be true or false, got 1`,
     );
   },
+});
+
+Deno.test({
+  name: "loadPreferences() reads data only: text that looks like code stays text",
+  fn: () =>
+    withTempDir(async (dir) => {
+      const g = globalThis as Record<string, unknown>;
+      const prefs = await loadPreferences(
+        await writeFileIn(
+          dir,
+          "p.csv",
+          'prompt,chosen,rejected\n"${globalThis.pwned=3}",__proto__,constructor\n',
+        ),
+      );
+      assertEquals(prefs.objects()[0], {
+        prompt: "${globalThis.pwned=3}",
+        chosen: "__proto__",
+        rejected: "constructor",
+      });
+      assertEquals(g.pwned, undefined);
+    }),
 });

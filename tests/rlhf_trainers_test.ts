@@ -23,6 +23,7 @@ import {
   assertRejects,
   assertThrows,
 } from "./assert.ts";
+import { checkRejections } from "./_bad_input.ts";
 
 await initBackend("wasm");
 
@@ -336,4 +337,51 @@ Deno.test("trainPpo() evaluates after every evalEvery iterations and the last, w
   const plain = await runWith(0, false);
   assertEquals(evaluated.rows.filter((r) => !("eval/reward/gold" in r)), plain.rows);
   assertEquals((await runWith(0, true)).calls, [], "evalEvery 0: never");
+});
+
+Deno.test("trainer configs name the field, the value and what is allowed", async (t) => {
+  await checkRejections(t, [
+    {
+      name: "an unknown DPO loss type",
+      call: () => dpoConfig({ lossType: "kto" as never }),
+      cls: ConfigError,
+      message: 'dpo.lossType must be one of "dpo", "ipo", "hinge", "simpo", got "kto"',
+    },
+    {
+      name: "a DPO β of 0",
+      call: () => dpoConfig({ beta: 0 }),
+      cls: ConfigError,
+      message: "dpo.beta must be a number > 0, got 0",
+    },
+    {
+      name: "an unknown PPO KL estimator",
+      call: () => ppoConfig({ klEstimator: "k4" as never }),
+      cls: ConfigError,
+      message: 'ppo.klEstimator must be one of "k1", "k2", "k3", "full", got "k4"',
+    },
+    {
+      name: "an unknown PPO key",
+      call: () => ppoConfig({ clip: 0.2 } as never),
+      cls: ConfigError,
+      message: "unknown key ppo.clip; known keys: iterations,",
+    },
+    {
+      name: "a PPO key by its old name",
+      call: () => ppoConfig({ klTarget: 6 } as never),
+      cls: ConfigError,
+      message: "unknown key ppo.klTarget; known keys: iterations,",
+    },
+    {
+      name: "an adaptive KL target with β = 0",
+      call: () => ppoConfig({ beta: 0, adaptiveKlTarget: 6 }),
+      cls: ConfigError,
+      message: "ppo.beta must be > 0 when ppo.adaptiveKlTarget is set (6)",
+    },
+    {
+      name: "a negative reward-model margin",
+      call: () => rewardModelConfig({ margin: -1 }),
+      cls: ConfigError,
+      message: "rm.margin must be a number >= 0, got -1",
+    },
+  ]);
 });

@@ -14,8 +14,8 @@ import {
   assertGreater,
   assertLess,
   assertRejects,
-  assertThrows,
 } from "./assert.ts";
+import { checkRejections } from "./_bad_input.ts";
 
 await initBackend("wasm");
 
@@ -109,14 +109,33 @@ Deno.test("trainSft() stops with a NumericalError naming the step when the loss 
   lm.dispose();
 });
 
-Deno.test("sftConfig() names the bad field", () => {
-  assertThrows(
-    () => sftConfig({ batchSize: 0 }),
-    ConfigError,
-    "sft.batchSize must be an integer >= 1, got 0",
-  );
-  assertThrows(() => sftConfig({ lr: -1 }), ConfigError, "sft.lr must be a number > 0, got -1");
-  assertThrows(() => sftConfig({ stepz: 3 } as never), ConfigError, "unknown key sft.stepz");
+Deno.test("sftConfig() names the bad field, the value and what is allowed", async (t) => {
+  await checkRejections(t, [
+    {
+      name: "a batch size of 0",
+      call: () => sftConfig({ batchSize: 0 }),
+      cls: ConfigError,
+      message: "sft.batchSize must be an integer >= 1, got 0",
+    },
+    {
+      name: "a negative learning rate",
+      call: () => sftConfig({ lr: -1 }),
+      cls: ConfigError,
+      message: "sft.lr must be a number > 0, got -1",
+    },
+    {
+      name: "a string where a step count goes",
+      call: () => sftConfig({ steps: "100" as never }),
+      cls: ConfigError,
+      message: 'sft.steps must be an integer >= 1, got "100"',
+    },
+    {
+      name: "an unknown key",
+      call: () => sftConfig({ stepz: 3 } as never),
+      cls: ConfigError,
+      message: "unknown key sft.stepz",
+    },
+  ]);
 });
 
 Deno.test("sftLoss() is the masked mean negative log-likelihood", async () => {

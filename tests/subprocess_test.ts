@@ -91,6 +91,10 @@ Deno.test("parseTask() reads chains, short flags and quotes, and rejects what it
     'expected "deno <subcommand> …"',
   );
   assertThrows(() => parseTask("t", "deno run 'x.ts"), Error, "unclosed '");
+  // a publish option, not a permission: read, and granting nothing
+  assertEquals(parseTask("t", "deno publish --dry-run --allow-dirty"), [
+    { subcommand: "publish", flags: ["--dry-run", "--allow-dirty"], positional: [] },
+  ]);
 });
 
 Deno.test("runTask() runs a task with its permissions and collects its output", async () => {

@@ -120,6 +120,7 @@ const BAD: [string[], string][] = [
     ["--seed", "1", "--seed=2"],
     '--seed is given twice ("1" and "2"); give it once, with a comma list for a grid: --seed 1,2',
   ],
+  [["--jobs", "1", "--jobs", "2"], '--jobs is given twice ("1" and "2"); give it once'],
   [
     ["--ppo", "1"],
     "--ppo is a section, not a value; set its keys, e.g. --ppo.beta " +

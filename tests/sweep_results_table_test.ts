@@ -8,6 +8,7 @@ import {
   writeCsvTable,
 } from "../lib/sweep/results_table.ts";
 import { FileFormatError, KitError } from "../lib/util/errors.ts";
+import { withTempDir, writeFileIn } from "./_bad_input.ts";
 
 const runs = aq.table({
   method: ["ppo", "ppo", "ppo", "dpo", "dpo", "bon"],
@@ -107,6 +108,7 @@ Deno.test("readCsvTable() names the file and the problem for bad files", async (
   const cases: [string, string | Uint8Array, string][] = [
     ["missing.csv", "", "cannot read table MISSING: the file does not exist"],
     ["empty.csv", "\n", "table PATH is empty: expected a CSV header row"],
+    ["zero.csv", "", "table PATH is empty: expected a CSV header row"],
     ["short.csv", "a,b,c\n1,2,3\n4,5\n", "table PATH line 3 has 2 fields but the header has 3"],
     ["long.csv", "a,b\n1,2,3\n", "table PATH line 2 has 3 fields but the header has 2"],
     [
@@ -153,4 +155,22 @@ Deno.test("mergeSummaries() concatenates shards, unions columns, dedupes run ids
   );
   await assertRejects(() => mergeSummaries([`${dir}/nope.csv`]), FileFormatError, "nope.csv");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("readCsvTable() reads data only: cells and headers that look like code stay text", async () => {
+  await withTempDir(async (dir) => {
+    const g = globalThis as Record<string, unknown>;
+    const path = await writeFileIn(
+      dir,
+      "s.csv",
+      'run_id,"${globalThis.pwned=1}"\n"__proto__","(()=>{globalThis.pwned=2})()"\n',
+    );
+    const table = await readCsvTable(path);
+    assertEquals(table.columnNames(), ["run_id", "${globalThis.pwned=1}"]);
+    assertEquals(table.objects()[0], {
+      run_id: "__proto__",
+      "${globalThis.pwned=1}": "(()=>{globalThis.pwned=2})()",
+    });
+    assertEquals(g.pwned, undefined);
+  });
 });

@@ -6,11 +6,13 @@ import {
   PAD_ID,
   SPECIAL_TOKENS,
   splitText,
+  TOKENIZER_FORMAT,
   UNK_ID,
   WordTokenizer,
 } from "../lib/data/tokenizer.ts";
 import { loadBrown, sentencesOf, splitDocuments } from "../lib/data/brown.ts";
 import { ConfigError, FileFormatError } from "../lib/util/errors.ts";
+import { withTempDir, writeFileIn } from "./_bad_input.ts";
 
 const toy = [["b", "a", "c", "a"], ["c", "b", "a", "d"], ["e"]];
 
@@ -194,4 +196,53 @@ Deno.test({
     bad({ ...good, words: [...good.words, 5] }, "words[7] must be a non-empty word");
     bad({ ...good, words: [...good.words, "two words"] }, "words[7]");
   },
+});
+
+Deno.test("WordTokenizer.load() refuses a bad file, naming it and the problem", async (t) => {
+  await withTempDir(async (dir) => {
+    const json = (obj: unknown) => writeFileIn(dir, "t.json", JSON.stringify(obj));
+    const cases: [string, () => Promise<string>, string][] = [
+      ["a missing file", () => Promise.resolve(`${dir}/absent.json`), "does not exist"],
+      [
+        "a truncated file",
+        () => writeFileIn(dir, "t.json", `{"format": "${TOKENIZER_FORMAT}", "words": ["<pad>"`),
+        "is not valid JSON",
+      ],
+      [
+        "an array instead of an object",
+        () => json([]),
+        "expected an object with format and words, got []",
+      ],
+      ["another format tag", () => json({ format: "bpe", words: [] }), 'format must be "'],
+      [
+        "a repeated word",
+        () => json({ format: TOKENIZER_FORMAT, words: [...SPECIAL_TOKENS, "a", "a"] }),
+        'words[5] "a" repeats words[4]',
+      ],
+    ];
+    for (const [name, make, message] of cases) {
+      await t.step(name, async () => {
+        const path = await make();
+        const e = await assertRejects(() => WordTokenizer.load(path), FileFormatError, message);
+        assert(e.message.includes(path), e.message);
+      });
+    }
+  }, "tokenizer-test-");
+});
+
+Deno.test("WordTokenizer.load() reads data only: words named like object keys are words", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeFileIn(
+      dir,
+      "t.json",
+      JSON.stringify({
+        format: TOKENIZER_FORMAT,
+        words: [...SPECIAL_TOKENS, "__proto__", "constructor", "toString"],
+      }),
+    );
+    const tok = await WordTokenizer.load(path);
+    assertEquals([tok.idOf("__proto__"), tok.idOf("constructor"), tok.idOf("toString")], [4, 5, 6]);
+    assertEquals(tok.idOf("hasOwnProperty"), UNK_ID);
+    assertEquals(tok.decode([4, 5, 6]), "__proto__ constructor toString");
+  }, "tokenizer-test-");
 });

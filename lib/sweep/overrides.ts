@@ -128,9 +128,11 @@ export function parseOverrides<T>(
     }
     const before = seen.get(key);
     if (before !== undefined) {
+      // Options take one value: a comma list is a grid only for config fields.
+      const isOption = (OPTION_NAMES as readonly string[]).includes(key);
       throw new ConfigError(
-        `--${key} is given twice (${show(before)} and ${show(raw ?? "")}); give it once, ` +
-          `with a comma list for a grid: --${key} ${before},${raw ?? ""}`,
+        `--${key} is given twice (${show(before)} and ${show(raw ?? "")}); give it once` +
+          (isOption ? "" : `, with a comma list for a grid: --${key} ${before},${raw ?? ""}`),
       );
     }
     seen.set(key, raw ?? "");

@@ -56,7 +56,7 @@ export interface FaultSpec {
  * ```
  */
 export function parseFault(spec: string, source = "fault"): FaultSpec {
-  const m = /^nan:([A-Za-z0-9_.\-]+):(\d+)$/.exec(spec.trim());
+  const m = /^nan:([A-Za-z0-9_.+\-]+):(\d+)$/.exec(spec.trim());
   if (!m) {
     throw new ConfigError(
       `${source} must be nan:<method or run id>:<step> (e.g. nan:dpo:3), got ${show(spec)}`,

@@ -1,9 +1,14 @@
 /**
- * Least privilege, read from deno.json (`taskPermissions()`): every task's grants are
- * scoped to what the kit reads, runs and writes, and no child process of the kit gets a
- * permission its parent lacks (tests/sweep_pool_test.ts checks the narrowing itself).
+ * The tasks of deno.json run with least privilege: none is granted everything or the
+ * network, and the tasks that run experiments or read results write only under
+ * `results/` and `/tmp`, read only the environment variables and system information the
+ * kit uses and start only its programs (lib/sweep/permissions.ts); `notebooks` and `test`
+ * write only where they must; no worker gets a permission its parent lacks; nothing in
+ * the library, the experiments or the tools reaches for the network. (How deno.json's
+ * tasks are read: subprocess_test.ts; the narrowing itself: sweep_pool_test.ts.)
  */
-import { taskPermissions } from "./_subprocess.ts";
+import { join } from "node:path";
+import { PERMISSION_NAMES, ROOT, taskPermissions } from "./_subprocess.ts";
 import { runSweep } from "./_sweep_process.ts";
 import {
   KIT_ENV_VARS,
@@ -14,8 +19,47 @@ import {
 import { DEFAULT_PERMISSIONS } from "../lib/sweep/pool.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 
-/** Tasks that run the kit's experiments and tools on results. */
-const KIT_TASKS = ["sweep", "reproduce", "rerun", "sft", "bench", "merge", "plots", "compare"];
+/** Tasks that run experiments or work on their results. */
+const RESULT_TASKS = ["sweep", "reproduce", "rerun", "sft", "bench", "merge", "plots", "compare"];
+
+Deno.test("no task is granted everything or the network", () => {
+  for (const [name, p] of Object.entries(taskPermissions())) {
+    assert(!PERMISSION_NAMES.every((n) => p[n] === true), `task ${name} is granted everything`);
+    assertEquals(p.net, false, `task ${name} may use the network`);
+  }
+});
+
+Deno.test("tasks that run experiments or read results write only under results/ and /tmp", () => {
+  const perms = taskPermissions();
+  for (const name of RESULT_TASKS) {
+    assert(perms[name], `deno task ${name} exists`);
+    assertEquals(perms[name]!.write, ["results", "/tmp"], `task ${name}`);
+  }
+});
+
+/** Every .ts file under `dir`. */
+async function* walkTs(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory) yield* walkTs(p);
+    else if (e.name.endsWith(".ts")) yield p;
+  }
+}
+
+Deno.test("nothing in lib/, experiments/ or tools/ reaches for the network", async () => {
+  const network =
+    /\bfetch\(|new WebSocket\(|--allow-net|Deno\.connect|https?:\/\/[^\s"'`]*\.(js|ts)\b/;
+  const offenders: string[] = [];
+  let files = 0;
+  for (const dir of ["lib", "experiments", "tools"]) {
+    for await (const path of walkTs(join(ROOT, dir))) {
+      files++;
+      if (network.test(await Deno.readTextFile(path))) offenders.push(path);
+    }
+  }
+  assertEquals(offenders, []);
+  assert(files > 50, `only ${files} files read`);
+});
 
 const subset = (grant: unknown, allowed: readonly string[]) =>
   Array.isArray(grant) && grant.every((g) => allowed.includes(g));
@@ -25,7 +69,7 @@ const BENCH_EXTRA = { env: ["RLHF_PYTHON"], run: ["python3"], ffi: ["node_module
 
 Deno.test("every kit task scopes env, sys and run to what the kit reads and starts", () => {
   const perms = taskPermissions();
-  for (const name of KIT_TASKS) {
+  for (const name of RESULT_TASKS) {
     const p = perms[name]!;
     const extra = name === "bench" ? BENCH_EXTRA : { env: [], run: [], ffi: [] };
     const env = [...KIT_ENV_VARS, ...extra.env];

@@ -27,13 +27,17 @@ Deno.test("deno task merge refuses a directory without good shard summaries", as
         message: `${join(dir, "nowhere")} is not a results directory`,
       },
       {
+        // shard summaries without the records their shards write (an older kit)
         args: [noIds],
-        message: `${
-          join(noIds, "summary.shard-0-of-2.csv")
-        } has no "run_id" column to identify runs; columns: method, kl`,
+        message: `cannot merge ${noIds}: summary.shard-0-of-2.csv has no ` +
+          `summary.shard-0-of-2.json record (an older kit, a shard killed while writing it, ` +
+          `or copied without it): rerun shard 0/2; `,
         partial: true,
       },
-      { args: [empty, noIds], message: "usage: deno task merge <experiment results dir>" },
+      {
+        args: [empty, noIds],
+        message: "usage: deno task merge <experiment results dir> [--allow-partial]",
+      },
     ], { untouched: [join(empty, "summary.csv"), join(noIds, "summary.csv")] });
   }, "results-tools-");
 });

@@ -19,7 +19,7 @@ import { assertEquals } from "./assert.ts";
 /** The command line's parsing and planning, and the checks that precede any work. */
 async function parseAndCheck(args: readonly string[]): Promise<void> {
   const req = await parseSweep(args);
-  if (req) checkSweep(req);
+  if (req) await checkSweep(req);
 }
 
 /** Bad canonical sweep command lines, all writing (if they wrote) under `results`. */

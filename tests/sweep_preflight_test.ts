@@ -116,14 +116,16 @@ Deno.test("checkSweep() refuses a read-only or full results directory at start, 
   const r = await req("--preset", "tiny", "--results", results);
   const root = join(results, "canonical_tiny");
   for (const code of ["EROFS", "ENOSPC", "EACCES"] as const) {
+    // the probe goes where the directory would be made: nothing is created
     const e = await withFsFault(
-      { code, when: (p) => p.startsWith(root) },
+      { code, when: (p) => p.startsWith(results) },
       () => assertRejects(() => checkSweep(r), ResourceError),
     );
     assertStringIncludes(e.message, `cannot write ${root}: `);
     assertStringIncludes(e.message, `(${code})`);
   }
   await checkSweep(r); // and fine without the fault
+  assertEquals(await exists(root), false);
   await Deno.remove(results, { recursive: true });
 });
 

@@ -65,7 +65,11 @@ const subset = (grant: unknown, allowed: readonly string[]) =>
   Array.isArray(grant) && grant.every((g) => allowed.includes(g));
 
 /** What the benchmark adds: a PyTorch peer (its python) and the tfjs-node native addon. */
-const BENCH_EXTRA = { env: ["RLHF_PYTHON"], run: ["python3"], ffi: ["node_modules"] };
+const BENCH_EXTRA = {
+  env: ["RLHF_PYTHON"],
+  run: ["python3", "/usr/bin/python3"],
+  ffi: ["node_modules"],
+};
 
 Deno.test("every kit task scopes env, sys and run to what the kit reads and starts", () => {
   const perms = taskPermissions();

@@ -175,7 +175,7 @@ export async function loadPreferences(path: string): Promise<aq.ColumnTable> {
   const problems: string[] = [];
   for (const r of records) {
     if (r.problem) problems.push(`${r.where}: ${r.problem}`);
-    else checkRow(r.row, r.where, problems);
+    else checkRow(r.row, r.where, problems, true);
   }
   if (problems.length) throw new FileFormatError(`${path}: ${joinProblems(problems)}`);
 
@@ -238,8 +238,18 @@ interface SourceRow {
   problem?: string;
 }
 
-/** Append to `problems` what is wrong with one row's fields. */
-function checkRow(row: Record<string, unknown>, where: string, problems: string[]): void {
+/**
+ * Append to `problems` what is wrong with one row's fields. A row read from a file is
+ * also held to what a file can get wrong (`fromFile`): numbers finite and p_correct a
+ * probability, chosen different from rejected; the tables code builds are checked by
+ * their own consumers (e.g. `preferenceStats`).
+ */
+function checkRow(
+  row: Record<string, unknown>,
+  where: string,
+  problems: string[],
+  fromFile = false,
+): void {
   for (const c of REQUIRED_COLUMNS) {
     const v = row[c];
     if (v === undefined || v === null) problems.push(`${where}: missing ${show(c)}`);
@@ -252,6 +262,8 @@ function checkRow(row: Record<string, unknown>, where: string, problems: string[
     if (v === undefined || v === null) continue;
     if (typeof v !== "number") {
       problems.push(`${where}: ${show(c)} ${badNumber(v)}`);
+    } else if (!fromFile) {
+      continue;
     } else if (!Number.isNaN(v) && !Number.isFinite(v)) {
       problems.push(`${where}: ${show(c)} must be finite, got ${v}`);
     } else if (c === "p_correct" && (v < 0 || v > 1)) {
@@ -264,7 +276,10 @@ function checkRow(row: Record<string, unknown>, where: string, problems: string[
       problems.push(`${where}: ${show(c)} must be true or false, got ${show(v)}`);
     }
   }
-  if (typeof row.chosen === "string" && row.chosen !== "" && row.chosen === row.rejected) {
+  if (
+    fromFile && typeof row.chosen === "string" && row.chosen !== "" &&
+    row.chosen === row.rejected
+  ) {
     problems.push(
       `${where}: "chosen" and "rejected" are the same text, so the pair states no preference`,
     );

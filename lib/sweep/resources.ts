@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { KitError, resourceError } from "../util/errors.ts";
 
 /** The model shape the estimate reads (a `ModelConfig`). */
@@ -121,14 +121,33 @@ export function checkMemory(
 }
 
 /**
- * Check, by writing and removing a probe file, that `dir` (created if missing) can be
- * written, so a read-only or full results directory fails at start, not after hours.
- * @throws ResourceError naming the directory (read-only, full, denied, in the way).
+ * Check, by writing and removing a probe file, that `dir` can be written, so a read-only
+ * or full results directory fails at start, not after hours. Nothing is created: the probe
+ * goes into `dir` if it exists, else into its nearest existing parent (where `dir` would
+ * be made).
+ * @throws ResourceError naming the directory (read-only, full, denied, a file in the way).
  */
 export async function checkWritable(dir: string): Promise<void> {
-  const probe = join(dir, `.write-probe-${Deno.pid}`);
+  let at = dir;
+  for (;;) {
+    const st = await Deno.stat(at).catch(() => undefined);
+    if (st) {
+      if (!st.isDirectory) {
+        throw resourceError(
+          Object.assign(new Error(`Not a directory (os error 20): mkdir '${dir}'`), {
+            code: "ENOTDIR",
+          }),
+          dir,
+        )!;
+      }
+      break;
+    }
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  const probe = join(at, `.write-probe-${Deno.pid}`);
   try {
-    await Deno.mkdir(dir, { recursive: true });
     await Deno.writeFile(probe, new Uint8Array(1));
     await Deno.remove(probe);
   } catch (e) {

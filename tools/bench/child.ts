@@ -19,6 +19,7 @@ import {
 import { wasmThreadsFromEnv } from "../../lib/backend/wasm_threads.ts";
 import { writeTextAtomic } from "../../lib/util/atomic_write.ts";
 import { BackendError } from "../../lib/util/errors.ts";
+import { KIT_ENV_VARS, KIT_SYS_KINDS } from "../../lib/sweep/permissions.ts";
 import { spawnDeno } from "../../lib/sweep/pool.ts";
 import { childPermissions, type PermissionRequest } from "./child_permissions.ts";
 import type { PeerJob, RoundResult } from "./peer.ts";
@@ -52,8 +53,9 @@ function requests(backend: Backend, resultDir: string): PermissionRequest[] {
   const r: PermissionRequest[] = [
     { name: "read" },
     { name: "write", paths: [resultDir] },
-    { name: "env" },
-    { name: "sys" },
+    // the variables and system information the kit reads (deno.json grants the bench these)
+    { name: "env", paths: [...KIT_ENV_VARS] },
+    { name: "sys", paths: [...KIT_SYS_KINDS] },
     { name: "run", paths: ["lscpu"] }, // lib/backend/mod.ts's cpuModel(): /proc needs --allow-all
   ];
   if (backend === "tensorflow") {

@@ -1,5 +1,5 @@
 /**
- * Data: the Brown corpus, tokenizer, prompts, batches, annotators, preference tables and the bandit task.
+ * Data: the Brown corpus, tokenizer, prompts, batches, annotators, preference tables and the bandit and token-level exact tasks.
  *
  * @module
  */
@@ -13,4 +13,6 @@ export * from "./preference_table.ts";
 export * from "./prompts.ts";
 export * from "./response_batch.ts";
 export * from "./special_tokens.ts";
+export * from "./token_task.ts";
+export * from "./token_task_file.ts";
 export * from "./tokenizer.ts";

@@ -8,3 +8,4 @@ export * from "./oracle.ts";
 export * from "./policy_eval.ts";
 export * from "./rank.ts";
 export * from "./text_metrics.ts";
+export * from "./token_oracle.ts";

@@ -1,0 +1,326 @@
+import { initBackend } from "../lib/backend.ts";
+import {
+  makeTokenTask,
+  nodeIndex,
+  nodeTokens,
+  sequenceName,
+  tokenSequenceLogProbs,
+} from "../lib/data/token_task.ts";
+import { loadTokenTask, tokenTaskFromSpec, tokenTaskSpec } from "../lib/data/token_task_file.ts";
+import { logSoftmaxRows } from "../lib/data/bandit.ts";
+import {
+  optimalSequenceLogProbs,
+  softBellman,
+  tokenOracleStats,
+  tokenPolicyStats,
+} from "../lib/eval/token_oracle.ts";
+import { ConfigError, FileFormatError } from "../lib/util/errors.ts";
+import { Rng } from "../lib/util/rng.ts";
+import {
+  assert,
+  assertAllClose,
+  assertAlmostEquals,
+  assertEquals,
+  assertGreater,
+  assertLess,
+  assertRejects,
+  assertThrows,
+} from "./assert.ts";
+
+await initBackend("cpu");
+
+// 3 contexts, V = 4, T = 3: 21 prefixes and 85 sequences (1 to 3 tokens) per context.
+const TASK = makeTokenTask();
+const REF = tokenPolicyStats(TASK, TASK.logRef);
+const BETAS = [0.1, 0.5, 2];
+
+/** A random tabular policy, log-probabilities [P, D, A]. */
+function randomLogPolicy(seed: number, scale = 1.5): Float64Array {
+  const rng = new Rng(seed);
+  const logits = TASK.logRef.map((l) => l + scale * rng.normal());
+  return logSoftmaxRows(logits, TASK.A);
+}
+
+/** Every sequence by depth-first generation: [tokens, log π(y)] with EOS where it ends early. */
+function enumerateByDfs(logPolicy: Float64Array, x: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const { V, T, D, A } = TASK;
+  const walk = (node: number, tokens: number[], logp: number) => {
+    if (tokens.length === T) {
+      out.set(tokens.join(","), logp);
+      return;
+    }
+    const row = (x * D + node) * A;
+    out.set(tokens.join(",") + ",EOS", logp + logPolicy[row + V]!);
+    for (let a = 0; a < V; a++) walk(node * V + 1 + a, [...tokens, a], logp + logPolicy[row + a]!);
+  };
+  walk(0, [], 0);
+  return out;
+}
+
+Deno.test({
+  name: "makeTokenTask() is seeded, with normalised π_ref rows and distinct evenly spaced rewards",
+  fn() {
+    assertEquals([TASK.P, TASK.V, TASK.T, TASK.A, TASK.D, TASK.N], [3, 4, 3, 5, 21, 85]);
+    const again = makeTokenTask();
+    assertEquals(again.refLogits, TASK.refLogits);
+    assertEquals(again.rewards, TASK.rewards);
+    for (let row = 0; row < TASK.P * TASK.D; row++) {
+      let s = 0;
+      for (let a = 0; a < TASK.A; a++) s += Math.exp(TASK.logRef[row * TASK.A + a]!);
+      assertAlmostEquals(s, 1, 1e-12);
+    }
+    for (let x = 0; x < TASK.P; x++) {
+      const levels = Array.from(TASK.rewards.subarray(x * 85, (x + 1) * 85)).sort((a, b) => a - b);
+      assertAllClose(levels, levels.map((_, k) => (2 * k) / 84), 1e-12);
+    }
+    assertEquals([sequenceName(TASK, 0), sequenceName(TASK, 6), sequenceName(TASK, 84)], [
+      "EOS",
+      "a b EOS",
+      "d d d",
+    ]);
+    assertEquals(Math.min(...TASK.seqLength), 1);
+    assertEquals(Math.max(...TASK.seqLength), 3);
+    assertEquals(nodeIndex(nodeTokens(57, 4), 4), 57);
+    assertThrows(
+      () => makeTokenTask({ vocab: 40, maxLength: 4 }),
+      ConfigError,
+      "gives 2625641 sequences per context",
+    );
+    assertThrows(
+      () => makeTokenTask({ maxLength: 0 }),
+      ConfigError,
+      "tokenTask.maxLength must be an integer >= 1, got 0",
+    );
+  },
+});
+
+Deno.test({
+  name: "tokenSequenceLogProbs() lists every sequence once and agrees with a depth-first walk",
+  fn() {
+    const logPolicy = randomLogPolicy(1);
+    const seq = tokenSequenceLogProbs(TASK, logPolicy);
+    for (let x = 0; x < TASK.P; x++) {
+      const dfs = enumerateByDfs(logPolicy, x);
+      assertEquals(dfs.size, TASK.N);
+      let total = 0;
+      for (let n = 0; n < TASK.N; n++) {
+        const key = nodeTokens(n, TASK.V).join(",") + (n < TASK.D ? ",EOS" : "");
+        assertAlmostEquals(seq[x * TASK.N + n]!, dfs.get(key)!, 1e-12, key);
+        total += Math.exp(seq[x * TASK.N + n]!);
+      }
+      assertAlmostEquals(total, 1, 1e-12);
+    }
+  },
+});
+
+Deno.test({
+  name: "tokenPolicyStats() KL over sequences equals the expected sum of per-prefix KLs",
+  fn() {
+    const logPolicy = randomLogPolicy(2);
+    const stats = tokenPolicyStats(TASK, logPolicy);
+    // Chain rule: KL(π‖π_ref) = Σ_s P_π(reach s)·KL(π(·|s)‖π_ref(·|s)).
+    const { P, V, D, A } = TASK;
+    let kl = 0;
+    for (let x = 0; x < P; x++) {
+      const reach = new Float64Array(D);
+      reach[0] = 1;
+      for (let n = 0; n < D; n++) {
+        const row = (x * D + n) * A;
+        let k = 0;
+        for (let a = 0; a < A; a++) {
+          k += Math.exp(logPolicy[row + a]!) * (logPolicy[row + a]! - TASK.logRef[row + a]!);
+        }
+        kl += reach[n]! * k / P;
+        for (let a = 0; a < V; a++) {
+          const child = n * V + 1 + a;
+          if (child < D) reach[child] = reach[n]! * Math.exp(logPolicy[row + a]!);
+        }
+      }
+    }
+    assertAlmostEquals(stats.kl, kl, 1e-12);
+    assertEquals(REF.kl, 0);
+    assertGreater(REF.length, 1);
+    assertLess(REF.length, 3);
+  },
+});
+
+Deno.test({
+  name: "softBellman() per-prefix π*_β multiplies out to π_ref·exp(r/β)/Z over sequences",
+  fn() {
+    for (const beta of BETAS) {
+      const { logPolicy, values } = softBellman(TASK, beta);
+      const fromTokens = tokenSequenceLogProbs(TASK, logPolicy);
+      const direct = optimalSequenceLogProbs(TASK, beta);
+      assertAllClose(fromTokens, direct, 1e-12, `β=${beta}`);
+      // V(root) = β·log Z(x), Z = Σ_y π_ref(y)·exp(r(y)/β).
+      const refSeq = tokenSequenceLogProbs(TASK, TASK.logRef);
+      for (let x = 0; x < TASK.P; x++) {
+        let z = 0;
+        for (let n = 0; n < TASK.N; n++) {
+          z += Math.exp(refSeq[x * TASK.N + n]! + TASK.rewards[x * TASK.N + n]! / beta);
+        }
+        assertAlmostEquals(values[x * TASK.D]!, beta * Math.log(z), 1e-10);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "tokenOracleStats(): π*_β beats every perturbed policy on E[r] − β·KL, and smaller β moves further",
+  fn() {
+    const rows = BETAS.map((beta) => tokenOracleStats(TASK, beta));
+    for (let i = 0; i < BETAS.length; i++) {
+      const beta = BETAS[i]!, best = rows[i]!.reward - beta * rows[i]!.kl;
+      const star = softBellman(TASK, beta).logPolicy;
+      for (let seed = 0; seed < 5; seed++) {
+        const rng = new Rng(100 + seed);
+        const other = tokenPolicyStats(
+          TASK,
+          logSoftmaxRows(star.map((l) => l + 0.3 * rng.normal()), TASK.A),
+        );
+        assertLess(other.reward - beta * other.kl, best, `β=${beta} seed ${seed}`);
+      }
+      assertGreater(rows[i]!.reward, REF.reward);
+    }
+    assert(rows[0]!.kl > rows[1]!.kl && rows[1]!.kl > rows[2]!.kl);
+    assert(rows[0]!.reward > rows[1]!.reward && rows[1]!.reward > rows[2]!.reward);
+  },
+});
+
+// ---------------------------------------------------------------------------------------
+// User-defined tasks.
+
+const SMALL = {
+  tokens: ["a", "b"],
+  maxLength: 2,
+  contexts: [{
+    name: "hello",
+    refProbs: { "": [0.5, 0.3, 0.2], "a": [0.1, 0.1, 0.8], "b": [0.3, 0.3, 0.4] },
+    rewards: { "": 0, "a": 1, "b": 0.5, "a a": 2, "a b": 0, "b a": 1, "b b": 0.2 },
+  }],
+};
+
+Deno.test({
+  name: "tokenTaskFromSpec() reads keyed probabilities and rewards into the tree's order",
+  fn() {
+    const task = tokenTaskFromSpec(SMALL);
+    assertEquals([task.P, task.V, task.T, task.D, task.N], [1, 2, 2, 3, 7]);
+    assertEquals(task.contexts, ["hello"]);
+    assertAllClose(Array.from(task.rewards), [0, 1, 0.5, 2, 0, 1, 0.2], 0);
+    assertAllClose(Array.from(task.logRef.subarray(3, 6)).map(Math.exp), [0.1, 0.1, 0.8], 1e-12);
+    // π_ref("a b") = 0.5 · 0.1 (no EOS: full length), π_ref("b EOS") = 0.3 · 0.4.
+    const seq = tokenSequenceLogProbs(task, task.logRef);
+    assertAlmostEquals(Math.exp(seq[4]!), 0.05, 1e-12);
+    assertAlmostEquals(Math.exp(seq[2]!), 0.12, 1e-12);
+    // Arrays in shortlex order give the same task; a spec written back reads back equal.
+    const arrays = tokenTaskFromSpec({
+      ...SMALL,
+      contexts: [{
+        refProbs: [[0.5, 0.3, 0.2], [0.1, 0.1, 0.8], [0.3, 0.3, 0.4]],
+        rewards: [0, 1, 0.5, 2, 0, 1, 0.2],
+      }],
+    });
+    assertAllClose(arrays.logRef, task.logRef, 0);
+    const round = tokenTaskFromSpec(JSON.parse(JSON.stringify(tokenTaskSpec(TASK))));
+    assertAllClose(round.logRef, TASK.logRef, 1e-12);
+    assertEquals(round.rewards, TASK.rewards);
+    assertEquals(round.contexts, TASK.contexts);
+  },
+});
+
+Deno.test({
+  name: "tokenTaskFromSpec() and loadTokenTask() reject bad specs in one line naming the place",
+  async fn() {
+    const ctx = SMALL.contexts[0]!;
+    const bad = (context: Record<string, unknown>, top: Record<string, unknown> = {}) => ({
+      ...SMALL,
+      ...top,
+      contexts: [{ ...ctx, ...context }],
+    });
+    const cases: [unknown, string][] = [
+      [
+        bad({ refProbs: { ...ctx.refProbs, "a": [0.1, 0.1, 0.7] } }),
+        'contexts[0].refProbs["a"] sums to 0.9, must sum to 1',
+      ],
+      [
+        bad({ refProbs: { ...ctx.refProbs, "b": [0.5, 0.5] } }),
+        'contexts[0].refProbs["b"] must be an array of 3 numbers (2 tokens, then EOS), got [0.5,0.5]',
+      ],
+      [
+        bad({ refProbs: { ...ctx.refProbs, "": [0.5, 0.5, 0] } }),
+        'contexts[0].refProbs[""][2] must be > 0',
+      ],
+      [
+        bad({ rewards: { ...ctx.rewards, "a b": NaN } }),
+        'contexts[0].rewards["a b"] must be a finite number, got NaN',
+      ],
+      [
+        bad({ rewards: { ...ctx.rewards, "b b": null } }),
+        'contexts[0].rewards["b b"] must be a finite number, got null',
+      ],
+      [
+        bad({ rewards: { "": 0, "a": 1, "b": 0.5, "a a": 2, "a b": 0, "b a": 1 } }),
+        'contexts[0].rewards is missing the sequence "b b"',
+      ],
+      [
+        bad({ rewards: { ...ctx.rewards, "a c": 1 } }),
+        'contexts[0].rewards["a c"] has unknown token "c" (tokens: a, b)',
+      ],
+      [
+        bad({ rewards: { ...ctx.rewards, "a a b": 1 } }),
+        'contexts[0].rewards["a a b"] has 3 tokens; a sequence has at most 2',
+      ],
+      [
+        bad({ rewards: { ...ctx.rewards, " a  b": 1 } }),
+        'contexts[0].rewards[" a  b"] names the same sequence as contexts[0].rewards["a b"]',
+      ],
+      [
+        bad({ rewards: [0, 1, 2] }),
+        "contexts[0].rewards has 3 entries, expected one per sequence: 7",
+      ],
+      [
+        bad({ refProbs: { ...ctx.refProbs, "a a": [0.2, 0.2, 0.6] } }),
+        'contexts[0].refProbs["a a"] has 2 tokens; a prefix has at most 1',
+      ],
+      [
+        bad({ refLogits: [[0, 0, 0], [0, 0, 0], [0, 0, 0]] }),
+        "contexts[0] must give exactly one of refProbs and refLogits",
+      ],
+      [bad({}, { maxLength: 1.5 }), "maxLength must be an integer >= 1, got 1.5"],
+      [bad({}, { tokens: ["a", "a"] }), 'tokens[1] repeats "a"'],
+      [
+        bad({}, { tokens: ["a", "EOS"] }),
+        'tokens[1] must be a non-empty name without spaces other than "EOS"',
+      ],
+      [{ ...SMALL, contexts: [] }, "contexts must be a non-empty array, got []"],
+      [bad({ temperature: 1 }), "contexts[0].temperature is unknown"],
+    ];
+    for (const [spec, message] of cases) {
+      const err = assertThrows(() => tokenTaskFromSpec(spec), ConfigError, message);
+      assert(!err.message.includes("\n"), err.message);
+    }
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/task.json`;
+      await Deno.writeTextFile(path, JSON.stringify(SMALL));
+      assertEquals((await loadTokenTask(path)).rewards, tokenTaskFromSpec(SMALL).rewards);
+      await Deno.writeTextFile(path, JSON.stringify(bad({ rewards: [0, 1] })));
+      await assertRejects(
+        () => loadTokenTask(path),
+        FileFormatError,
+        `${path}: contexts[0].rewards has 2 entries`,
+      );
+      await Deno.writeTextFile(path, "{ not json");
+      await assertRejects(() => loadTokenTask(path), FileFormatError, `${path}: bad JSON`);
+      await assertRejects(
+        () => loadTokenTask(`${dir}/none.json`),
+        FileFormatError,
+        "file not found",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

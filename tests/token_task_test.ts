@@ -4,6 +4,7 @@ import {
   nodeIndex,
   nodeTokens,
   sequenceName,
+  tokenPolicyStats,
   tokenSequenceLogProbs,
 } from "../lib/data/token_task.ts";
 import { loadTokenTask, tokenTaskFromSpec, tokenTaskSpec } from "../lib/data/token_task_file.ts";
@@ -12,8 +13,12 @@ import {
   optimalSequenceLogProbs,
   softBellman,
   tokenOracleStats,
-  tokenPolicyStats,
 } from "../lib/eval/token_oracle.ts";
+import type { TokenTrainResult } from "../lib/train/_token_policy.ts";
+import { trainTokenGrpo } from "../lib/train/token_grpo.ts";
+import { trainTokenOnlineDpo } from "../lib/train/token_online_dpo.ts";
+import { trainTokenPpo } from "../lib/train/token_ppo.ts";
+import { trainTokenRloo } from "../lib/train/token_rloo.ts";
 import { ConfigError, FileFormatError } from "../lib/util/errors.ts";
 import { Rng } from "../lib/util/rng.ts";
 import {
@@ -322,5 +327,67 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+// ---------------------------------------------------------------------------------------
+// Trainers against π*_β. Every method must land within 2% of π*_β's expected reward and
+// 5% of its KL at β = 0.1, 0.5 and 2; π_ref earns 1.04 and π*_β 1.90, 1.55, 1.20, so 2%
+// (≤ 0.04) is far below the gain to be made.
+
+/** Relative error |a/b − 1|. */
+const rel = (a: number, b: number) => Math.abs(a / b - 1);
+
+function assertNear(
+  got: { reward: number; kl: number },
+  want: { reward: number; kl: number },
+  what: string,
+  tol = { reward: 0.02, kl: 0.05 },
+): void {
+  const msg = `${what}: reward ${got.reward} vs ${want.reward}, KL ${got.kl} vs ${want.kl}`;
+  assertLess(rel(got.reward, want.reward), tol.reward, msg);
+  assertLess(rel(got.kl, want.kl), tol.kl, msg);
+}
+
+function checkAllBetas(train: (beta: number) => TokenTrainResult, what: string): void {
+  for (const beta of BETAS) {
+    const want = tokenOracleStats(TASK, beta);
+    const got = train(beta);
+    assertNear(got, want, `${what} β=${beta}`);
+    assertGreater(got.reward - REF.reward, 5 * 0.02 * want.reward, `${what} β=${beta} moved`);
+  }
+}
+
+Deno.test({
+  name:
+    "EXACT CHECK trainTokenPpo() (k1 in the per-token reward, GAE, tabular critic) lands on π*_β",
+  fn() {
+    checkAllBetas((beta) => trainTokenPpo({ task: TASK, beta, seed: 1 }), "PPO");
+  },
+});
+
+Deno.test({
+  name:
+    "EXACT CHECK trainTokenGrpo() with k1 in the reward lands on π*_β (std division and per-sequence mean kept)",
+  fn() {
+    checkAllBetas(
+      (beta) => trainTokenGrpo({ task: TASK, beta, klPlacement: "reward", seed: 1 }),
+      "GRPO(k1 in reward)",
+    );
+  },
+});
+
+Deno.test({
+  name: "EXACT CHECK trainTokenRloo() lands on π*_β",
+  fn() {
+    checkAllBetas((beta) => trainTokenRloo({ task: TASK, beta, seed: 1 }), "RLOO");
+  },
+});
+
+Deno.test({
+  name:
+    "EXACT CHECK trainTokenOnlineDpo() on Bradley–Terry labels of its own samples lands on π*_β",
+  fn() {
+    checkAllBetas((beta) => trainTokenOnlineDpo({ task: TASK, beta, seed: 1 }), "online DPO");
   },
 });

@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { logSoftmaxRows, type Tabular } from "./bandit.ts";
+import { logSoftmaxRows, type Tabular, type TabularStats, tabularStats } from "./bandit.ts";
 import { ConfigError } from "../util/errors.ts";
 import { Rng } from "../util/rng.ts";
 import { resolveConfig, type Schema } from "../util/schema.ts";
@@ -234,6 +234,32 @@ export function sequenceTabular(task: TokenTask): Tabular {
     logRef: tokenSequenceLogProbs(task, task.logRef),
     rewards: task.rewards,
   };
+}
+
+/** Exact statistics of a tabular token policy. */
+export interface TokenPolicyStats extends TabularStats {
+  /** E_x E_{y~π}[|y|], tokens per sequence counting EOS. */
+  length: number;
+  /** log π(y|x) of every sequence, [P, N]. */
+  seqLogProbs: Float64Array;
+}
+
+/**
+ * Expected reward, KL(π‖π_ref) over whole sequences and expected length of a tabular
+ * token policy, by enumerating every sequence. KL over sequences equals the expected sum of
+ * per-prefix KLs along the way (the chain rule), which is what a per-token k1 sums to.
+ * @param logPolicy log π(a | x, prefix), [P, D, A] (normalised rows).
+ */
+export function tokenPolicyStats(task: TokenTask, logPolicy: ArrayLike<number>): TokenPolicyStats {
+  const seqLogProbs = tokenSequenceLogProbs(task, logPolicy);
+  const stats = tabularStats(sequenceTabular(task), seqLogProbs);
+  let length = 0;
+  for (let x = 0; x < task.P; x++) {
+    for (let n = 0; n < task.N; n++) {
+      length += Math.exp(seqLogProbs[x * task.N + n]!) * task.seqLength[n]!;
+    }
+  }
+  return { ...stats, length: length / task.P, seqLogProbs };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
- * Exact yardsticks on the token-level task (lib/data/token_task.ts): the sequence
- * distribution of any tabular policy, its expected reward and KL(π‖π_ref), and the
- * KL-regularised optimum π*_β in two equivalent forms.
+ * Exact yardsticks on the token-level task (lib/data/token_task.ts, which also holds the
+ * exact reward and KL of any tabular policy, `tokenPolicyStats`): the KL-regularised
+ * optimum π*_β in two equivalent forms, its reward and KL, and the frontier.
  *
  * **Sequence form.** Over whole sequences the task is a bandit with N responses per
  * context, so π*_β(y|x) = π_ref(y|x)·exp(r(x,y)/β)/Z(x) (lib/eval/oracle.ts).
@@ -24,36 +24,10 @@
  *
  * @module
  */
-import { type TabularStats, tabularStats } from "../data/bandit.ts";
-import { sequenceTabular, tokenSequenceLogProbs, type TokenTask } from "../data/token_task.ts";
+import { tabularStats } from "../data/bandit.ts";
+import { sequenceTabular, type TokenTask } from "../data/token_task.ts";
 import { checkField } from "../util/schema.ts";
 import { optimalLogPolicy, type OracleRow } from "./oracle.ts";
-
-/** Exact statistics of a tabular token policy. */
-export interface TokenPolicyStats extends TabularStats {
-  /** E_x E_{y~π}[|y|], tokens per sequence counting EOS. */
-  length: number;
-  /** log π(y|x) of every sequence, [P, N]. */
-  seqLogProbs: Float64Array;
-}
-
-/**
- * Expected reward, KL(π‖π_ref) over whole sequences and expected length of a tabular
- * token policy, by enumerating every sequence. KL over sequences equals the expected sum of
- * per-prefix KLs along the way (the chain rule), which is what a per-token k1 sums to.
- * @param logPolicy log π(a | x, prefix), [P, D, A] (normalised rows).
- */
-export function tokenPolicyStats(task: TokenTask, logPolicy: ArrayLike<number>): TokenPolicyStats {
-  const seqLogProbs = tokenSequenceLogProbs(task, logPolicy);
-  const stats = tabularStats(sequenceTabular(task), seqLogProbs);
-  let length = 0;
-  for (let x = 0; x < task.P; x++) {
-    for (let n = 0; n < task.N; n++) {
-      length += Math.exp(seqLogProbs[x * task.N + n]!) * task.seqLength[n]!;
-    }
-  }
-  return { ...stats, length: length / task.P, seqLogProbs };
-}
 
 const BETA_SPEC = { type: "number", gt: 0, doc: "KL coefficient β" } as const;
 

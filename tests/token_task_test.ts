@@ -1,3 +1,4 @@
+import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
 import {
   makeTokenTask,
@@ -14,12 +15,26 @@ import {
   softBellman,
   tokenOracleStats,
 } from "../lib/eval/token_oracle.ts";
-import type { TokenTrainResult } from "../lib/train/_token_policy.ts";
-import { trainTokenGrpo } from "../lib/train/token_grpo.ts";
+import {
+  batchTensors,
+  pickRows,
+  sampleTokenBatch,
+  TabularTokenPolicy,
+  type TokenTrainResult,
+} from "../lib/train/_token_policy.ts";
+import { dpoLoss } from "../lib/losses/dpo.ts";
+import { grpoLoss } from "../lib/losses/grpo.ts";
+import { ktoLoss } from "../lib/losses/kto.ts";
+import { ppoPolicyLoss } from "../lib/losses/ppo.ts";
+import { rlooLoss } from "../lib/losses/rloo.ts";
+import type { MetricRow } from "../lib/train/metrics.ts";
+import { DR_GRPO, TOKEN_GRPO_DEFAULTS, trainTokenGrpo } from "../lib/train/token_grpo.ts";
+import { trainTokenKto } from "../lib/train/token_kto.ts";
 import { trainTokenOnlineDpo } from "../lib/train/token_online_dpo.ts";
 import { trainTokenPpo } from "../lib/train/token_ppo.ts";
 import { trainTokenRloo } from "../lib/train/token_rloo.ts";
 import { ConfigError, FileFormatError } from "../lib/util/errors.ts";
+import { grpoFixedPoint, ktoFixedPoint } from "../lib/eval/token_fixed_points.ts";
 import { Rng } from "../lib/util/rng.ts";
 import {
   assert,
@@ -389,5 +404,230 @@ Deno.test({
     "EXACT CHECK trainTokenOnlineDpo() on Bradley–Terry labels of its own samples lands on π*_β",
   fn() {
     checkAllBetas((beta) => trainTokenOnlineDpo({ task: TASK, beta, seed: 1 }), "online DPO");
+  },
+});
+
+// ---------------------------------------------------------------------------------------
+// Where a method does not optimise E[r] − β·KL, it lands where its expected update
+// vanishes (lib/eval/token_fixed_points.ts), and the gap to π*_β has the predicted sign.
+// The report of the branch has the multi-seed numbers; these pin a lower bound on each gap.
+
+Deno.test({
+  name:
+    "GAP trainTokenGrpo() with k3 in the loss (Dr. GRPO) lands on its predicted fixed point, below π*_β",
+  fn() {
+    const beta = 0.5;
+    const star = tokenOracleStats(TASK, beta);
+    const predicted = grpoFixedPoint(TASK, {
+      beta,
+      groupSize: TOKEN_GRPO_DEFAULTS.groupSize,
+      klPlacement: "loss",
+      klEstimator: "k3",
+      aggregation: "dr_grpo",
+      scaleRewards: false,
+    });
+    const got = trainTokenGrpo({ task: TASK, beta, ...DR_GRPO, seed: 1 });
+    assertNear(got, predicted, "Dr. GRPO vs its fixed point");
+    // Predicted: 5.4% less reward and 23% less KL than π*_β.
+    assertLess(got.reward, star.reward * (1 - 0.03), `reward ${got.reward} vs π* ${star.reward}`);
+    assertLess(got.kl, star.kl * (1 - 0.12), `KL ${got.kl} vs π* ${star.kl}`);
+  },
+});
+
+Deno.test({
+  name:
+    "GAP trainTokenGrpo() as in the paper (std division, per-sequence mean, k3 in the loss) overshoots π*_β",
+  fn() {
+    const beta = 0.5;
+    const star = tokenOracleStats(TASK, beta);
+    const got = trainTokenGrpo({ task: TASK, beta, seed: 1 });
+    // Predicted at G → ∞: 9% more reward and 2.5× the KL; dividing by the group std scales
+    // the reward term up by 1/std while the KL term keeps its weight.
+    assertGreater(got.reward, star.reward * 1.04, `reward ${got.reward} vs π* ${star.reward}`);
+    assertGreater(got.kl, star.kl * 2, `KL ${got.kl} vs π* ${star.kl}`);
+  },
+});
+
+Deno.test({
+  name: "GAP trainTokenKto() on π_ref's samples lands on KTO's fixed point, far from π*_β",
+  fn() {
+    const beta = 2;
+    const star = tokenOracleStats(TASK, beta);
+    const predicted = ktoFixedPoint(TASK, { beta, sampling: "ref" });
+    const got = trainTokenKto({ task: TASK, beta, sampling: "ref", pairs: 256, seed: 1 });
+    assertNear(got, predicted, "KTO vs its fixed point");
+    // Predicted: 34% more reward than π*_β at 19× its KL (KTO's β barely moves its optimum).
+    assertGreater(got.kl, 10 * star.kl, `KL ${got.kl} vs π* ${star.kl}`);
+    assertGreater(got.reward, star.reward * 1.2, `reward ${got.reward} vs π* ${star.reward}`);
+  },
+});
+
+// ---------------------------------------------------------------------------------------
+// Hygiene: determinism, tensors, rows, configs, backends.
+
+type Short = (extra: Record<string, unknown>) => TokenTrainResult;
+const SHORT: [string, Short][] = [
+  ["ppo", (o) => trainTokenPpo({ task: TASK, steps: 3, batch: 8, logEvery: 2, ...o })],
+  ["grpo", (o) => trainTokenGrpo({ task: TASK, steps: 3, groups: 2, logEvery: 2, ...o })],
+  ["rloo", (o) => trainTokenRloo({ task: TASK, steps: 3, groups: 2, logEvery: 2, ...o })],
+  ["dpo", (o) => trainTokenOnlineDpo({ task: TASK, steps: 3, pairs: 16, logEvery: 2, ...o })],
+  [
+    "ipo",
+    (o) =>
+      trainTokenOnlineDpo({ task: TASK, steps: 3, pairs: 16, logEvery: 2, lossType: "ipo", ...o }),
+  ],
+  ["kto", (o) => trainTokenKto({ task: TASK, steps: 3, pairs: 16, logEvery: 2, ...o })],
+];
+
+Deno.test({
+  name: "token trainers are deterministic, change the policy, emit rows and leak no tensors",
+  fn() {
+    const before = tf.memory().numTensors;
+    for (const [name, run] of SHORT) {
+      const rows: MetricRow[] = [];
+      const a = run({ seed: 3, beta: 0.5, onRow: (r: MetricRow) => rows.push(r) });
+      const b = run({ seed: 3, beta: 0.5 });
+      const c = run({ seed: 4, beta: 0.5 });
+      assertEquals(a.logPolicy, b.logPolicy, `${name}: same seed, same numbers`);
+      assert(a.logPolicy.some((l, i) => l !== c.logPolicy[i]), `${name}: the seed matters`);
+      assert(a.logPolicy.some((l, i) => Math.abs(l - TASK.logRef[i]!) > 1e-3), `${name}: trained`);
+      assertEquals(rows, a.history);
+      assertEquals(rows.map((r) => r.step), [2, 3], name);
+      for (const row of rows) {
+        for (const [k, v] of Object.entries(row)) {
+          assert(Number.isFinite(v), `${name}: ${k} = ${v}`);
+        }
+        assert("reward/gold" in row && "kl/ref" in row, name);
+      }
+    }
+    assertEquals(tf.memory().numTensors, before);
+  },
+});
+
+Deno.test({
+  name: "token trainers name the field and the value of a bad setting",
+  fn() {
+    assertThrows(
+      () => trainTokenGrpo({ task: TASK, groupSize: 1 }),
+      ConfigError,
+      "tokenGrpo.groupSize must be an integer >= 2, got 1",
+    );
+    assertThrows(
+      () => trainTokenGrpo({ task: TASK, klPlacement: "advantage" as "loss" }),
+      ConfigError,
+      'tokenGrpo.klPlacement must be one of "loss", "reward", got "advantage"',
+    );
+    assertThrows(
+      () => trainTokenPpo({ task: TASK, beta: 0 }),
+      ConfigError,
+      "tokenPpo.beta must be a number > 0, got 0",
+    );
+    assertThrows(
+      () => trainTokenRloo({ task: TASK, k: 1 }),
+      ConfigError,
+      "tokenRloo.k must be an integer >= 2",
+    );
+    assertThrows(
+      () => trainTokenOnlineDpo({ task: TASK, lossType: "kto" as "dpo" }),
+      ConfigError,
+      "tokenOnlineDpo.lossType must be one of",
+    );
+    assertThrows(
+      () => trainTokenKto({ task: TASK, sampling: "uniform" as "ref" }),
+      ConfigError,
+      "tokenKto.sampling",
+    );
+    // β = 0 is GRPO without a KL term (TRL's default); it needs no reference.
+    const free = trainTokenGrpo({ task: TASK, beta: 0, steps: 2, groups: 1 });
+    assert(Number.isFinite(free.reward));
+  },
+});
+
+/** Gradients of every loss the trainers use, on one sampled batch, w.r.t. the tabular θ. */
+function lossGradients(): Record<string, Float32Array> {
+  const policy = new TabularTokenPolicy(TASK);
+  const batch = sampleTokenBatch(TASK, policy.logPolicy(), 8, new Rng(9));
+  const t = batchTensors(batch);
+  const B = batch.B;
+  const adv = tf.tensor1d(batch.score.map((r) => r - 1)); // [B]
+  const advTokens = tf.tidy(() => tf.mul(tf.expandDims(adv, 1), t.mask)); // [B, T]
+  const half = tf.tensor1d(Array.from({ length: B / 2 }, (_, i) => i), "int32");
+  const otherHalf = tf.tensor1d(Array.from({ length: B / 2 }, (_, i) => B / 2 + i), "int32");
+  const desirable = tf.tensor1d(Array.from({ length: B / 2 }, (_, i) => i % 2));
+  const refSeq = tf.tidy(() => tf.sum(tf.mul(t.refLogProbs, t.mask), 1)) as tf.Tensor1D;
+  const losses: Record<string, () => tf.Scalar> = {
+    ppo: () =>
+      ppoPolicyLoss({
+        logProbs: policy.tokenLogProbs(t),
+        oldLogProbs: t.oldLogProbs,
+        advantages: advTokens,
+        mask: t.mask,
+        clipRange: 0.2,
+      }).pgLoss,
+    grpo: () =>
+      grpoLoss({
+        logProbs: policy.tokenLogProbs(t),
+        oldLogProbs: t.oldLogProbs,
+        refLogProbs: t.refLogProbs,
+        advantages: adv,
+        mask: t.mask,
+        beta: 0.1,
+      }).loss,
+    rloo: () => rlooLoss({ logProbs: policy.tokenLogProbs(t), advantages: adv, mask: t.mask }).loss,
+    dpo: () => {
+      const seq = policy.sequenceLogProbs(t);
+      return dpoLoss({
+        policyChosen: pickRows(seq, half),
+        policyRejected: pickRows(seq, otherHalf),
+        refChosen: tf.gather(refSeq, half),
+        refRejected: tf.gather(refSeq, otherHalf),
+        beta: 0.5,
+      }).loss;
+    },
+    kto: () => {
+      const seq = policy.sequenceLogProbs(t);
+      return ktoLoss({
+        policyLogProbs: pickRows(seq, half),
+        refLogProbs: tf.gather(refSeq, half),
+        desirable,
+        klPolicyLogProbs: pickRows(seq, otherHalf),
+        klRefLogProbs: tf.gather(refSeq, otherHalf),
+        beta: 0.5,
+      }).loss;
+    },
+  };
+  const out: Record<string, Float32Array> = {};
+  for (const [name, f] of Object.entries(losses)) {
+    const { value, grads } = tf.variableGrads(f, [policy.theta]);
+    out[name] = grads[policy.theta.name]!.dataSync() as Float32Array;
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+  tf.dispose([adv, advTokens, half, otherHalf, desirable, refSeq]);
+  t.dispose();
+  policy.dispose();
+  return out;
+}
+
+Deno.test({
+  name:
+    "every token-level loss has the same gradient on wasm as on cpu (no tf.gather gradient needed)",
+  async fn() {
+    const onCpu = lossGradients();
+    await initBackend("wasm");
+    try {
+      const onWasm = lossGradients();
+      for (const [name, g] of Object.entries(onCpu)) {
+        assert(g.some((v) => v !== 0), `${name}: a gradient`);
+        assertAllClose(onWasm[name]!, g, 1e-6, name);
+      }
+      // And every trainer runs there (Adam turns float32 rounding in near-zero gradient
+      // components into different steps, so parameters are not compared after training).
+      for (const [name, run] of SHORT) {
+        const got = run({ seed: 5, beta: 0.5 });
+        assert(Number.isFinite(got.reward) && Number.isFinite(got.kl), name);
+      }
+    } finally {
+      await initBackend("cpu");
+    }
   },
 });

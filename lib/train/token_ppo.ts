@@ -112,7 +112,7 @@ export function trainTokenPpo(
   const cfg = resolveConfig("tokenPpo", SCHEMA, TOKEN_PPO_DEFAULTS, overrides);
   const rng = new Rng(cfg.seed);
   const policy = new TabularTokenPolicy(task);
-  const phi = tf.variable(tf.zeros([task.P * task.D, 1]), true); // V_φ per (context, prefix)
+  const phi = tf.tidy(() => tf.variable(tf.zeros([task.P * task.D, 1]), true)); // V_φ per (context, prefix)
   const optimizer = tf.train.adam(cfg.lr);
   const history: MetricRow[] = [];
   try {

@@ -1,6 +1,6 @@
 /**
  * Data: the Brown corpus, tokenizers (word-level and byte-level BPE), prompts, batches,
- * annotators, preference tables and the bandit task.
+ * annotators, preference tables, and the bandit and token-level exact tasks.
  *
  * @module
  */
@@ -17,5 +17,7 @@ export * from "./preference_table.ts";
 export * from "./prompts.ts";
 export * from "./response_batch.ts";
 export * from "./special_tokens.ts";
+export * from "./token_task.ts";
+export * from "./token_task_file.ts";
 export * from "./tokenizer.ts";
 export * from "./tokenizer_api.ts";

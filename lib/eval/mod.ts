@@ -1,5 +1,6 @@
 /**
- * Evaluation: policy metrics from samples, best-of-n, the exact oracle, rank correlation.
+ * Evaluation: policy metrics from samples, best-of-n, the exact oracles (bandit and token
+ * level) and trainers' predicted fixed points, rank correlation.
  *
  * @module
  */
@@ -11,3 +12,5 @@ export * from "./oracle.ts";
 export * from "./policy_eval.ts";
 export * from "./rank.ts";
 export * from "./text_metrics.ts";
+export * from "./token_fixed_points.ts";
+export * from "./token_oracle.ts";

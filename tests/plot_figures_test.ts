@@ -1,9 +1,11 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
 import * as aq from "arquero";
-import { frontierFigure, overoptimisationFigure } from "../lib/plot/frontier.ts";
+import { frontierFigure } from "../lib/plot/frontier.ts";
+import { overoptimisationFigure } from "../lib/plot/overoptimisation.ts";
 import { curvesFigure } from "../lib/plot/curves.ts";
 import { scatterFigure } from "../lib/plot/scatter.ts";
 import { METHOD_STYLES } from "../lib/plot/style.ts";
+import { stackTables } from "../lib/sweep/run_tables.ts";
 import type { Figure, Trace } from "../lib/plot/figure.ts";
 import { KitError } from "../lib/util/errors.ts";
 
@@ -324,4 +326,133 @@ Deno.test("scatterFigure() plots paired values and an optional diagonal", () => 
     KitError,
     "scatterFigure: x has 1 values, y 2; they must be equal",
   );
+});
+
+/** Two sweeps of one grid stacked with a `sweep` column, the second's PPO gold higher. */
+const twoSweeps = aq.table({
+  method: ["ppo", "ppo", "dpo", "ppo", "ppo", "dpo"],
+  beta: [0.1, 0.5, 0.1, 0.1, 0.5, 0.1],
+  sweep: ["a", "a", "a", "b", "b", "b"],
+  kl: [1.5, 0.4, 2.0, 1.6, 0.5, 2.1],
+  reward_gold: [0.45, 0.2, 0.5, 0.55, 0.3, 0.5],
+  reward_proxy: [0.8, 0.3, null, 0.9, 0.4, null],
+});
+
+Deno.test("frontierFigure() with series: colour by method, dash by series, legends name both", () => {
+  const fig = frontierFigure(twoSweeps, { series: "sweep", label: "beta" });
+  assertPlainJson(fig);
+  assertEquals(fig.data.map((t) => t.name), ["PPO · a", "PPO · b", "DPO · a", "DPO · b"]);
+  assertEquals(fig.data.map((t) => t.line?.dash), ["solid", "dash", "solid", "dash"]);
+  assertEquals(
+    fig.data.map((t) => t.line?.color),
+    [0, 0, 1, 1].map((k) => METHOD_STYLES[k ? "dpo" : "ppo"]!.color),
+  );
+  assertEquals(fig.data.map((t) => t.meta?.series), ["a", "b", "a", "b"]);
+  // each series keeps its own points, sorted by KL
+  assertEquals([fig.data[1]!.x, fig.data[1]!.y], [[0.5, 1.6], [0.3, 0.55]]);
+  // legend groups are per method and series, so each toggles on its own
+  assertEquals(new Set(fig.data.map((t) => t.legendgroup)).size, 4);
+  // without series, one trace per method as before
+  assertEquals(frontierFigure(twoSweeps).data.map((t) => t.name), ["PPO", "DPO"]);
+});
+
+Deno.test("overoptimisationFigure() and curvesFigure() dash by series too", () => {
+  const fig = overoptimisationFigure(twoSweeps, { series: "sweep" });
+  assertPlainJson(fig);
+  assertEquals(fig.data.map((t) => `${t.name}@${t.yaxis}:${t.line?.dash}`), [
+    "PPO · a@y:solid",
+    "PPO · a@y2:solid",
+    "PPO · b@y:dash",
+    "PPO · b@y2:dash",
+    "DPO · a@y2:solid",
+    "DPO · b@y2:dash",
+  ]);
+  const metrics = stackTables([
+    ppoRun.derive({ sweep: () => "a" }),
+    ppoRun.derive({ run_id: () => "ppo-2", sweep: () => "b" }),
+    dpoRun.derive({ sweep: () => "b" }),
+  ]);
+  const curves = curvesFigure(metrics, { ys: ["kl/ref"], run: "run_id", series: "sweep" });
+  assertPlainJson(curves);
+  assertEquals(curves.data.map((t) => `${t.name}:${t.line?.dash}:${t.showlegend}`), [
+    "PPO · a:solid:true",
+    "PPO · b:dash:true",
+    "DPO · b:dash:true",
+  ]);
+  assertEquals(curves.data[0]!.line?.color, curves.data[1]!.line?.color);
+  assertStringIncludes(curves.layout.meta?.caption ?? "", "coloured by method, dashed by sweep");
+});
+
+Deno.test("frontierFigure() draws checkpoints and envelopes in the method's colour, captioned", () => {
+  const checkpoints = [
+    { method: "ppo", kl: 0.2, reward: 0.1, text: "β=0.1, step 10" },
+    { method: "ppo", kl: 0.9, reward: 0.5, text: "β=0.1, step 20" },
+    { method: "dpo", kl: 1.0, reward: 0.3 },
+  ];
+  const envelope = [
+    { method: "ppo", kl: 0.2, reward: 0.1 },
+    { method: "ppo", kl: 0.9, reward: 0.5 },
+    { method: "dpo", kl: 1.0, reward: 0.3 },
+  ];
+  const fig = frontierFigure(withContract, { checkpoints, envelope });
+  assertPlainJson(fig);
+  const byRole = (role: string) => fig.data.filter((t) => t.meta?.role === role);
+  const bands = byRole("envelope"), dots = byRole("checkpoints");
+  assertEquals(bands.map((t) => [t.meta?.method, t.x, t.y]), [
+    ["ppo", [0.2, 0.9], [0.1, 0.5]],
+    ["dpo", [1.0], [0.3]],
+  ]);
+  assertEquals(bands.map((t) => t.line?.color), [
+    METHOD_STYLES.ppo!.color,
+    METHOD_STYLES.dpo!.color,
+  ]);
+  assertEquals(dots.map((t) => t.text), [["β=0.1, step 10", "β=0.1, step 20"], [""]]);
+  // overlays are drawn under the points, have no legend entries and toggle with the method
+  assertEquals(fig.data.slice(0, 4).map((t) => t.meta?.role), [
+    "envelope",
+    "envelope",
+    "checkpoints",
+    "checkpoints",
+  ]);
+  assert([...bands, ...dots].every((t) => t.showlegend === false));
+  assertEquals(bands.map((t) => t.legendgroup), ["ppo", "dpo"]);
+  const caption = fig.layout.meta?.caption ?? "";
+  assertStringIncludes(caption, "Pale bands: each method's checkpoint envelope, the upper hull");
+  assertStringIncludes(caption, "small dots: checkpoints (PPO 2, DPO 1)");
+  // the method's own traces are unchanged
+  assertEquals(traceOf(frontierFigure(withContract), "ppo").x, [0.4, 1.5, 3.0]);
+  assertEquals(fig.data.filter((t) => !t.meta?.role).length, 3);
+});
+
+Deno.test("overoptimisationFigure() draws fitted curves and checkpoints on the gold panel", () => {
+  const fits = [
+    { method: "ppo", form: "rl", kl: [0, 1, 4], reward: [0, 0.3, 0.4], text: "α=0.3" },
+    { method: "bon", form: "bon", kl: [0, 2], reward: [0, 0.5] },
+  ];
+  const checkpoints = [{ method: "ppo", kl: 1, reward: 0.3 }];
+  const fig = overoptimisationFigure(withContract, { fits, checkpoints });
+  assertPlainJson(fig);
+  const fitted = fig.data.filter((t) => t.meta?.role === "fit");
+  assertEquals(fitted.map((t) => [t.meta?.method, t.x, t.y, t.xaxis, t.yaxis]), [
+    ["ppo", [0, 1, 4], [0, 0.3, 0.4], "x2", "y2"],
+    ["bon", [0, 2], [0, 0.5], "x2", "y2"],
+  ]);
+  assertEquals(fitted.map((t) => t.line?.dash), ["dashdot", "dashdot"]);
+  assertEquals(fitted.map((t) => t.line?.color), [
+    METHOD_STYLES.ppo!.color,
+    METHOD_STYLES.bon!.color,
+  ]);
+  assert(fitted.every((t) => t.showlegend === false));
+  const dots = fig.data.find((t) => t.meta?.role === "checkpoints");
+  assertEquals([dots?.xaxis, dots?.yaxis, dots?.x], ["x2", "y2", [1]]);
+  const caption = fig.layout.meta?.caption ?? "";
+  assertStringIncludes(caption, "Dash-dot: Gao et al. (2023) fits of the gold gained over SFT");
+  assertStringIncludes(caption, "d(α − β log d) over checkpoints; d(α − βd) over best-of-n's n");
+  assertStringIncludes(caption, "Small dots: checkpoints (PPO 1).");
+  // the legend still has one entry per method
+  assertEquals(fig.data.filter((t) => t.showlegend).map((t) => t.legendgroup), [
+    "ppo",
+    "dpo",
+    "bon",
+  ]);
 });

@@ -15,7 +15,7 @@
 import type { ColumnTable } from "arquero";
 import type { Datum, Figure, Layout, Trace } from "./figure.ts";
 import { columnValues, distinct, resolveColumn, rowsWhere, sortedBy } from "./_columns.ts";
-import { axisTitle, methodStyle, type RewardUnits } from "./style.ts";
+import { axisTitle, methodStyle, type RewardUnits, seriesDash } from "./style.ts";
 import { stackTables } from "../sweep/run_tables.ts";
 
 /** Options of {@link curvesFigure}. */
@@ -37,6 +37,12 @@ export interface CurvesOptions {
   columns?: number;
   /** Units of the reward axes. */
   units?: RewardUnits;
+  /**
+   * Column naming each run's series (the sweep, in a comparison): with a method column,
+   * runs keep their method's colour and take the series' dash ({@link seriesDash}), with
+   * one legend entry per method and series (`PPO · sweep-a`).
+   */
+  series?: string;
 }
 
 /**
@@ -63,6 +69,11 @@ export function curvesFigure(
     : undefined;
   const runs: Datum[] = runCol ? columnValues(table, runCol) : xs.map(() => "");
   const methods: Datum[] | undefined = methodCol ? columnValues(table, methodCol) : undefined;
+  const seriesCol = opts.series === undefined
+    ? undefined
+    : resolveColumn(table, opts.series, "series column");
+  const series = seriesCol ? columnValues(table, seriesCol).map((v) => String(v ?? "")) : [];
+  const seriesOrder = distinct(series);
   const runNames = distinct(runs.map((r) => r ?? ""));
   const columns = Math.max(1, Math.min(opts.columns ?? 2, ys.length));
   const rows = Math.max(1, Math.ceil(ys.length / columns));
@@ -74,6 +85,8 @@ export function curvesFigure(
     height: 240 * rows + 120,
     hovermode: "closest",
     showlegend: runCol !== undefined || methodCol !== undefined,
+    // wide legend items, so each series' dash shows
+    ...(seriesCol ? { legend: { itemwidth: 60 } } : {}),
   };
   const annotations: Record<string, unknown>[] = [];
   ys.forEach((y, k) => {
@@ -85,23 +98,31 @@ export function curvesFigure(
       if (!logged.length && (runCol || methodCol)) continue;
       const order = sortedBy(logged, xs);
       const method = methods ? String(methods[mine[0] ?? -1] ?? "") : undefined;
-      const group = method ?? String(r);
+      const s = seriesCol ? series[mine[0] ?? -1] : undefined;
       const style = methodStyle(method ?? (runCol ? String(r) : y));
+      const label = method !== undefined ? style.label : runCol ? String(r) : y;
+      const group = s === undefined ? method ?? String(r) : `${method ?? r} · ${s}`;
       const show = (runCol !== undefined || methodCol !== undefined) && !legendShown.has(group);
       legendShown.add(group);
       data.push({
         type: "scatter",
         mode: "lines",
-        name: method !== undefined ? style.label : runCol ? String(r) : y,
+        name: s === undefined || method === undefined ? label : `${label} · ${s}`,
         x: order.map((i) => xs[i] ?? null),
         y: order.map((i) => values[i] ?? null),
         xaxis: `x${suffix}`,
         yaxis: `y${suffix}`,
-        line: { color: style.color, dash: style.dash, width: 1.5 },
+        line: {
+          color: style.color,
+          dash: s === undefined ? style.dash : seriesDash(seriesOrder.indexOf(s)),
+          width: 1.5,
+        },
         legendgroup: group,
         showlegend: show,
         hovertemplate: `${runCol ? `${r}<br>` : ""}${x}=%{x} ${y}=%{y:.4g}<extra></extra>`,
-        ...(method !== undefined ? { meta: { method } } : {}),
+        ...(method !== undefined
+          ? { meta: { method, ...(s !== undefined ? { series: s } : {}) } }
+          : {}),
       });
     }
     // The metric names its subplot from above; only the bottom subplot of each column
@@ -126,8 +147,9 @@ export function curvesFigure(
   layout.meta = {
     subplotTitles: true,
     caption: methodCol
-      ? `One line per run (${nRuns} runs), coloured by method; a metric a method does not ` +
-        `log has no line.`
+      ? `One line per run (${nRuns} runs), coloured by method` +
+        (seriesCol ? `, dashed by ${seriesCol}` : "") +
+        `; a metric a method does not log has no line.`
       : runCol
       ? `One line per run (${nRuns} runs).`
       : "",

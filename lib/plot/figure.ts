@@ -95,6 +95,13 @@ export interface TraceMeta {
    * for each output size); labels that do not fit stay on hover.
    */
   placeLabels?: boolean;
+  /** The series this trace draws (a sweep's name in a comparison). */
+  series?: string;
+  /**
+   * What an overlay trace draws: checkpoint evaluations, a checkpoint envelope, or a
+   * fitted curve (absent: the method's own points).
+   */
+  role?: "checkpoints" | "envelope" | "fit";
 }
 
 /** An axis's layout. */

@@ -1,9 +1,10 @@
 /**
- * The headline plots: gold reward against KL per method (the reward–KL frontier), with the
- * exact oracle frontier where it is known, and gold and proxy reward against KL (reward
- * over-optimisation, Gao et al. 2023).
+ * The headline plot: gold reward against KL per method (the reward–KL frontier), with each
+ * method's checkpoint envelope where the sweep logged checkpoint evaluations, and the exact
+ * oracle frontier where it is known. (Gold and proxy reward against KL, the
+ * over-optimisation figure, is in `overoptimisation.ts`.)
  *
- * Both take a table with one row per run or per (method, β) summary: columns may be raw
+ * It takes a table with one row per run or per (method, β) summary: columns may be raw
  * (`kl`) or seed means (`kl_mean`). Error bars, their caption and the marks for analytic
  * KL come from the columns described in `intervals.ts` (`<m>_ci_lo`/`<m>_ci_hi`,
  * `ci_kind`, `ci_level`, `n_seeds`, `n_prompts`, `kl_kind`). Every mark follows the
@@ -12,27 +13,20 @@
  * @module
  */
 import type { ColumnTable } from "arquero";
-import { KitError } from "../util/errors.ts";
 import type { Datum, Figure, Trace } from "./figure.ts";
+import { ciColumns, columnValues, pointLabel, resolveColumn, sortedBy } from "./_columns.ts";
+import { axisTitle, methodStyle, ORACLE_LABEL, type RewardUnits } from "./style.ts";
+import { readKlKinds, readUncertainty, uncertaintyCaption } from "./intervals.ts";
 import {
-  ciColumns,
-  columnValues,
-  distinct,
-  errorBars,
-  pointLabel,
-  resolveColumn,
-  rowsWhere,
-  sortedBy,
-} from "./_columns.ts";
-import { axisTitle, KL_TITLE, methodStyle, ORACLE_LABEL, type RewardUnits } from "./style.ts";
-import {
-  type CaptionRow,
-  type KlKind,
-  readKlKinds,
-  readUncertainty,
-  type RowUncertainty,
-  uncertaintyCaption,
-} from "./intervals.ts";
+  bars,
+  captionRows,
+  legendName,
+  type Rows,
+  seriesValues,
+  symbols,
+  traceGroups,
+} from "./_method_traces.ts";
+import { type CurvePoint, envelopeCaption, envelopeTraces } from "./overlays.ts";
 
 /** One point of the exact frontier π*_β (from the enumerable bandit). */
 export interface OraclePoint {
@@ -73,55 +67,18 @@ export interface FrontierOptions {
   smallSampleIntervals?: boolean;
   /** A sentence added to the caption. */
   note?: string;
-}
-
-/** What every per-method trace builder needs from the table. */
-interface Rows {
-  methods: Datum[];
-  xs: Datum[];
-  unc: RowUncertainty[];
-  kl: KlKind[];
-}
-
-/** Marker symbols per point: the method's, open where the point's KL is analytic. */
-function symbols(symbol: string, kl: readonly KlKind[], rows: readonly number[]): string[] {
-  return rows.map((i) => (kl[i] === "analytic" ? `${symbol}-open` : symbol));
-}
-
-/** Legend name: the method's label, noting an analytic KL when all its points have one. */
-function legendName(label: string, kl: readonly KlKind[], rows: readonly number[]): string {
-  return rows.length && rows.every((i) => kl[i] === "analytic")
-    ? `${label}<br>(KL analytic)`
-    : label;
-}
-
-/** Error bars for `col` on the picked rows (none for analytic KL on the x axis). */
-function bars(
-  table: ColumnTable,
-  col: string,
-  mid: Datum[],
-  rows: readonly number[],
-  keep: readonly boolean[],
-  color: string,
-) {
-  const ci = ciColumns(table, col);
-  if (!ci) return undefined;
-  const lo = columnValues(table, ci[0]), hi = columnValues(table, ci[1]);
-  return errorBars(
-    mid,
-    rows.map((i) => lo[i] ?? null),
-    rows.map((i) => hi[i] ?? null),
-    keep,
-    color,
-  );
-}
-
-function captionRows(r: Rows, withKl: boolean): CaptionRow[] {
-  return r.methods.map((method, i) => ({
-    method,
-    u: r.unc[i]!,
-    ...(withKl ? { kl: r.kl[i]! } : {}),
-  }));
+  /**
+   * Column naming a series (the sweep, in a comparison): one trace per method and series,
+   * in the method's colour and marker and the series' dash, named `<method> · <series>`.
+   */
+  series?: string;
+  /** Checkpoint evaluations, drawn as small faint points in their method's colour. */
+  checkpoints?: readonly CurvePoint[];
+  /**
+   * Each method's checkpoint envelope: its vertices in order of KL, drawn as a pale band
+   * in the method's colour (computed by the analysis; see `overlays.ts`).
+   */
+  envelope?: readonly CurvePoint[];
 }
 
 /**
@@ -158,25 +115,29 @@ export function frontierFigure(table: ColumnTable, opts: FrontierOptions = {}): 
     kl: readKlKinds(table),
   };
   const labels = labelCols.map((c) => ({ c, v: columnValues(table, c) }));
-  const data: Trace[] = distinct(r.methods).map((m) => {
-    const rows = sortedBy(rowsWhere(r.methods, m), xs);
+  const series = seriesValues(
+    table,
+    opts.series === undefined ? undefined : resolveColumn(table, opts.series, "series column"),
+  );
+  const data: Trace[] = envelopeTraces(opts.checkpoints ?? [], opts.envelope ?? []);
+  for (const g of traceGroups(r.methods, series)) {
+    const rows = sortedBy(g.rows, xs);
     const pick = (col: readonly Datum[]) => rows.map((i) => col[i] ?? null);
-    const style = methodStyle(String(m));
     const trace: Trace = {
       type: "scatter",
       mode: "lines+markers",
-      name: legendName(style.label, r.kl, rows),
+      name: legendName(g.label, r.kl, rows),
       x: pick(xs),
       y: pick(ys),
-      line: { color: style.color, dash: style.dash, width: 1.5 },
+      line: { color: g.color, dash: g.dash, width: 1.5 },
       marker: {
-        color: style.color,
+        color: g.color,
         size: 8,
-        symbol: symbols(style.symbol, r.kl, rows),
-        line: { color: style.color, width: 1.5 },
+        symbol: symbols(g.symbol, r.kl, rows),
+        line: { color: g.color, width: 1.5 },
       },
-      legendgroup: String(m),
-      meta: { method: String(m) },
+      legendgroup: g.group,
+      meta: { method: g.method, ...(g.series !== undefined ? { series: g.series } : {}) },
     };
     const text = rows.map((i) => {
       const hit = labels.find(({ v }) => v[i] !== null && v[i] !== undefined);
@@ -184,22 +145,23 @@ export function frontierFigure(table: ColumnTable, opts: FrontierOptions = {}): 
     });
     if (labels.length) {
       trace.text = text;
-      trace.meta = { method: String(m), placeLabels: true };
+      trace.meta = { ...trace.meta, placeLabels: true };
     }
     trace.hovertemplate = `${labels.length ? "%{text}<br>" : ""}KL=%{x:.3g} reward=%{y:.3g}` +
-      `<extra>${style.label}</extra>`;
+      `<extra>${g.label}</extra>`;
     const keep = rows.map((i) => r.unc[i]!.drawn);
-    const ey = bars(table, y, trace.y, rows, keep, style.color);
+    const ey = bars(table, y, trace.y, rows, keep, g.color);
     // An analytic KL is exact given n: no horizontal bar even if the columns hold one.
     const keepX = rows.map((i, k) => keep[k]! && r.kl[i] !== "analytic");
-    const ex = x === y ? undefined : bars(table, x, trace.x, rows, keepX, style.color);
+    const ex = x === y ? undefined : bars(table, x, trace.x, rows, keepX, g.color);
     if (ey) trace.error_y = ey;
     if (ex) trace.error_x = ex;
-    return trace;
-  });
+    data.push(trace);
+  }
   if (opts.oracle?.length) data.push(oracleTrace(opts.oracle));
   const caption = [
     uncertaintyCaption(captionRows(r, /kl/i.test(x))),
+    envelopeCaption(opts.checkpoints ?? [], opts.envelope ?? []),
     opts.oracle?.length ? "Dashed: the exact optimum π* over β." : "",
     opts.note ?? "",
   ].filter(Boolean).join(" ");
@@ -212,6 +174,8 @@ export function frontierFigure(table: ColumnTable, opts: FrontierOptions = {}): 
       hovermode: "closest",
       height: 560,
       meta: { caption },
+      // wide legend items, so each series' dash shows beside its marker
+      ...(series ? { legend: { itemwidth: 60 } } : {}),
     },
   };
 }
@@ -231,114 +195,5 @@ function oracleTrace(points: readonly OraclePoint[]): Trace {
     line: { color: style.color, dash: style.dash, width: 1.5 },
     legendgroup: "oracle",
     meta: { method: "oracle" },
-  };
-}
-
-/** Options of {@link overoptimisationFigure}. */
-export interface OveroptimisationOptions {
-  /** x column (default `kl`). */
-  x?: string;
-  /** Gold reward column (default `reward_gold`). */
-  gold?: string;
-  /** Proxy (reward-model) reward column (default `reward_proxy`). */
-  proxy?: string;
-  /** Method column (default `method`). */
-  method?: string;
-  /** Figure title. */
-  title?: string;
-  /** Units of the reward axes. */
-  units?: RewardUnits;
-  /** Draw t-intervals computed from 2 seeds too (default false; see `intervals.ts`). */
-  smallSampleIntervals?: boolean;
-}
-
-/**
- * Gold and proxy reward vs KL, in two panels sharing the KL axis (the two rewards have
- * different units: the gold reward's and the reward model's logit scale): proxy on top,
- * gold below, one trace per method in its fixed style. Reward over-optimisation shows as a
- * proxy that keeps rising while gold flattens or falls (Gao et al. 2023). A method with no
- * proxy values (e.g. trained without a reward model) is drawn in the gold panel only.
- * @throws KitError when a named column is missing.
- */
-export function overoptimisationFigure(
-  table: ColumnTable,
-  opts: OveroptimisationOptions = {},
-): Figure {
-  const x = resolveColumn(table, opts.x ?? "kl", "x column");
-  const gold = resolveColumn(table, opts.gold ?? "reward_gold", "gold reward column");
-  const proxy = resolveColumn(table, opts.proxy ?? "reward_proxy", "proxy reward column");
-  const methodCol = resolveColumn(table, opts.method ?? "method", "method column");
-  const xs = columnValues(table, x);
-  const golds = columnValues(table, gold), proxies = columnValues(table, proxy);
-  const hasIntervals = [x, gold, proxy].some((c) => ciColumns(table, c) !== undefined);
-  const r: Rows = {
-    methods: columnValues(table, methodCol),
-    xs,
-    unc: readUncertainty(table, { hasIntervals, smallSampleIntervals: opts.smallSampleIntervals }),
-    kl: readKlKinds(table),
-  };
-  const data: Trace[] = [];
-  const panel = (axis: "" | "2", col: string, values: Datum[], m: Datum, rows: number[]) => {
-    const style = methodStyle(String(m));
-    const pick = (c: readonly Datum[]) => rows.map((i) => c[i] ?? null);
-    const yv = pick(values);
-    if (!yv.some((v) => v !== null)) return false;
-    const keep = rows.map((i) => r.unc[i]!.drawn);
-    const trace: Trace = {
-      type: "scatter",
-      mode: "lines+markers",
-      name: legendName(style.label, r.kl, rows),
-      x: pick(xs),
-      y: yv,
-      xaxis: `x${axis}`,
-      yaxis: `y${axis}`,
-      line: { color: style.color, dash: style.dash, width: 1.5 },
-      marker: {
-        color: style.color,
-        size: 7,
-        symbol: symbols(style.symbol, r.kl, rows),
-        line: { color: style.color, width: 1.5 },
-      },
-      legendgroup: String(m),
-      showlegend: false,
-      hovertemplate: `KL=%{x:.3g} ${col.startsWith("reward_proxy") ? "proxy" : "gold"}=%{y:.3g}` +
-        `<extra>${style.label}</extra>`,
-      meta: { method: String(m) },
-    };
-    const ey = bars(table, col, yv, rows, keep, style.color);
-    if (ey) trace.error_y = ey;
-    data.push(trace);
-    return true;
-  };
-  for (const m of distinct(r.methods)) {
-    const rows = sortedBy(rowsWhere(r.methods, m), xs);
-    const drewProxy = panel("", proxy, proxies, m, rows);
-    const drewGold = panel("2", gold, golds, m, rows);
-    // One legend entry per method: on the first trace drawn for it.
-    const first = data[data.length - (drewProxy && drewGold ? 2 : 1)];
-    if ((drewProxy || drewGold) && first) first.showlegend = true;
-  }
-  if (!data.length) {
-    throw new KitError(`overoptimisationFigure: the table has no rows with a ${methodCol}`);
-  }
-  const caption = [
-    "Top: proxy (reward-model) reward; bottom: gold reward.",
-    uncertaintyCaption(captionRows(r, /kl/i.test(x))),
-  ].join(" ");
-  return {
-    data,
-    layout: {
-      title: {
-        text: opts.title ?? "Reward over-optimisation: proxy and gold reward vs KL",
-      },
-      grid: { rows: 2, columns: 1, pattern: "independent" },
-      xaxis: { title: { text: "" }, zeroline: false, matches: "x2", showticklabels: false },
-      yaxis: { title: { text: axisTitle(proxy, opts.units) }, zeroline: false },
-      xaxis2: { title: { text: x.startsWith("kl") ? KL_TITLE : axisTitle(x) }, zeroline: false },
-      yaxis2: { title: { text: axisTitle(gold, opts.units) }, zeroline: false },
-      hovermode: "closest",
-      height: 640,
-      meta: { caption },
-    },
   };
 }

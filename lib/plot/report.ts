@@ -9,7 +9,9 @@
 import { join } from "node:path";
 import type { ColumnTable } from "arquero";
 import type { Figure } from "./figure.ts";
-import { frontierFigure, type OraclePoint, overoptimisationFigure } from "./frontier.ts";
+import { frontierFigure, type OraclePoint } from "./frontier.ts";
+import { overoptimisationFigure } from "./overoptimisation.ts";
+import type { CurvePoint, FittedCurve } from "./overlays.ts";
 import { curvesFigure } from "./curves.ts";
 import { type PlotlySource, writeFigureHtml, writePlotlyBundle } from "./html.ts";
 import { exportImages, type ImageFormat } from "./image.ts";
@@ -49,6 +51,17 @@ export interface ReportOptions {
   units?: RewardUnits;
   /** Draw t-intervals from 2 seeds too (default false). */
   smallSampleIntervals?: boolean;
+  /** Checkpoint evaluations, drawn faintly on the frontier and the over-optimisation gold panel. */
+  checkpoints?: readonly CurvePoint[];
+  /** Each method's checkpoint envelope (its vertices in KL order), drawn on the frontier. */
+  envelope?: readonly CurvePoint[];
+  /** Fitted over-optimisation curves, drawn on the over-optimisation figure's gold panel. */
+  fits?: readonly FittedCurve[];
+  /**
+   * Column naming a series in the summary and the metrics (the sweep, in a comparison):
+   * traces are per method and series, coloured by method and dashed by series.
+   */
+  series?: string;
 }
 
 /**
@@ -58,18 +71,26 @@ export interface ReportOptions {
  */
 export function reportFigures(summary: ColumnTable, opts: ReportOptions): Record<string, Figure> {
   const label = ["beta", "n"].filter((c) => summary.columnNames().includes(c));
-  const common = { units: opts.units, smallSampleIntervals: opts.smallSampleIntervals };
+  const common = {
+    units: opts.units,
+    smallSampleIntervals: opts.smallSampleIntervals,
+    series: opts.series,
+  };
   const figs: Record<string, Figure> = {
     frontier: frontierFigure(summary, {
       ...common,
       label,
       oracle: opts.oracle,
+      checkpoints: opts.checkpoints,
+      envelope: opts.envelope,
       title: `${opts.title}: gold reward vs KL(π ‖ π<sub>ref</sub>)`,
     }),
   };
   if (summary.columnNames().some((c) => c.startsWith("reward_proxy"))) {
     figs.overoptimisation = overoptimisationFigure(summary, {
       ...common,
+      fits: opts.fits,
+      checkpoints: opts.checkpoints,
       title: `${opts.title}: proxy and gold reward vs KL (over-optimisation)`,
     });
   }
@@ -86,6 +107,7 @@ export function reportFigures(summary: ColumnTable, opts: ReportOptions): Record
         ys,
         run: names.includes("run_id") ? "run_id" : undefined,
         units: opts.units,
+        series: opts.series !== undefined && names.includes(opts.series) ? opts.series : undefined,
         title: `${opts.title}: training curves`,
       });
     }

@@ -134,12 +134,17 @@ function legendNames(fig: Figure): string[] {
 }
 
 /** Height in px of a horizontal legend of `names` packed into rows of `width` px. */
-function topLegendHeight(names: readonly string[], width: number, font: number): number {
+function topLegendHeight(
+  names: readonly string[],
+  width: number,
+  font: number,
+  symbol: number,
+): number {
   if (!names.length) return 0;
   let used = 0, tallest = 1, total = 0;
   for (const n of names) {
     const lines = n.split(BR).length;
-    const w = 50 + textWidth(n, font);
+    const w = symbol + textWidth(n, font);
     if (used > 0 && used + w > width) {
       total += tallest * font * LINE + 6;
       used = 0;
@@ -173,8 +178,12 @@ export function sizeFigure(
   // Legend.
   const names = legendNames(out);
   const showLegend = L.showlegend === false ? false : names.length > 1 || L.showlegend === true;
+  // A legend entry's symbol: plotly's item width (30 px unless the builder widened it so a
+  // line's dash shows) and 20 px around it.
+  const itemWidth = typeof L.legend?.itemwidth === "number" ? L.legend.itemwidth : 30;
+  const symbol = itemWidth + 20;
   const legendWidth = showLegend && s.legend === "right"
-    ? 50 + Math.max(...names.map((n) => textWidth(n, small)))
+    ? symbol + Math.max(...names.map((n) => textWidth(n, small)))
     : 0;
 
   // Title, fitted to the width.
@@ -222,7 +231,7 @@ export function sizeFigure(
   const topRoom = titleHeight + subtitle;
   const legendRight = legendWidth ? legendWidth + 12 : font * 1.5;
   const legendHeight = showLegend && s.legend === "top"
-    ? topLegendHeight(names, width - font * 1.5, small)
+    ? topLegendHeight(names, width - font * 1.5, small, symbol)
     : 0;
   const axisBelow = font * 4.2 + 2; // x tick labels and x title
   const roughPlotH = height - topRoom - legendHeight - axisBelow - captionHeight;
@@ -268,8 +277,16 @@ export function sizeFigure(
     };
   } else delete L.title;
   L.legend = s.legend === "right"
-    ? { x: 1.02, xanchor: "left", y: 1, yanchor: "top", font: { size: small } }
+    ? {
+      x: 1.02,
+      xanchor: "left",
+      y: 1,
+      yanchor: "top",
+      font: { size: small },
+      itemwidth: itemWidth,
+    }
     : {
+      itemwidth: itemWidth,
       orientation: "h",
       x: -margin.l / plotW,
       xanchor: "left",

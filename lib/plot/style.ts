@@ -122,6 +122,25 @@ export function methodStyle(method: string): MethodStyle {
   };
 }
 
+/**
+ * Line dashes that tell series apart (sweeps in a comparison) when colour already tells
+ * methods apart: the first series is solid, the next dashed, then dotted, and so on.
+ */
+export const SERIES_DASHES: readonly Dash[] = ["solid", "dash", "dot", "dashdot", "longdash"];
+
+/**
+ * The dash of the `index`-th series (0-based; cycles after {@link SERIES_DASHES}).
+ * @example
+ * ```ts
+ * import { seriesDash } from "./style.ts";
+ * if (seriesDash(0) !== "solid" || seriesDash(1) !== "dash") throw new Error();
+ * ```
+ */
+export function seriesDash(index: number): Dash {
+  const n = SERIES_DASHES.length;
+  return SERIES_DASHES[((index % n) + n) % n]!;
+}
+
 /** Font stack: Arial where installed, DejaVu Sans (wide Unicode coverage) on Linux. */
 export const FONT_FAMILY = 'Arial, "DejaVu Sans", "Helvetica Neue", Helvetica, sans-serif';
 

@@ -1,7 +1,9 @@
 /**
  * `deno task reproduce [--preset default] [overrides]`: the canonical experiment end to
  * end — SFT, preferences, reward model, PPO / PPO-GT / DPO / IPO / best-of-n over their β
- * and n grids — leaving results and plots under `results/canonical/`.
+ * and n grids — leaving results, plots and `report.html` under `results/canonical/`, and
+ * printing where the time went: each upstream stage (cached, or its seconds), each run's
+ * seconds, their sum and wall time, and the total wall time.
  *
  * @module
  */
@@ -10,9 +12,11 @@ import { runCli } from "./cli.ts";
 
 if (import.meta.main) {
   await runCli(async () => {
-    const t0 = performance.now();
-    const res = await sweepFromArgs(Deno.args, { experiment: "canonical", preset: "default" });
-    if (res) console.log(`wall time: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
+    const res = await sweepFromArgs(Deno.args, {
+      experiment: "canonical",
+      preset: "default",
+      runTimes: true,
+    });
     return res && res.failed.length ? 1 : 0;
   });
 }

@@ -19,7 +19,9 @@ import { checkUserPath } from "../lib/sweep/paths.ts";
 import { describeSchema } from "../lib/util/schema.ts";
 import { formatTable } from "../lib/util/table_format.ts";
 import { ConfigError } from "../lib/util/errors.ts";
+import { formatSeconds } from "../lib/util/progress.ts";
 import { CANONICAL_SCHEMA } from "./canonical/config.ts";
+import { runTimeLine, runTimeTable, stageTimeTable } from "./canonical/sweep_manifest.ts";
 import { CANONICAL_PRESETS, resolvePreset } from "./canonical/presets.ts";
 import { planSweep, resultsName, type SweepPlan, valueAt } from "./canonical/plan.ts";
 import { checkSweep, executeSweep, type SweepResult } from "./canonical/execute.ts";
@@ -122,8 +124,9 @@ export async function parseSweep(
 /** Parse arguments and run; returns the sweep result (for `reproduce`). */
 export async function sweepFromArgs(
   args: readonly string[],
-  defaults: { experiment?: string; preset?: string } = {},
+  defaults: { experiment?: string; preset?: string; runTimes?: boolean } = {},
 ): Promise<SweepResult | undefined> {
+  const t0 = performance.now();
   if (args[0] === "bandit") {
     await banditFromArgs(args.slice(1));
     return undefined;
@@ -144,7 +147,7 @@ export async function sweepFromArgs(
   const backend = await initBackend();
   console.error(`backend: ${backend.backend} (${backend.device})`);
   const res = await executeSweep(req);
-  printResult(res);
+  printResult(res, { runTimes: defaults.runTimes, seconds: (performance.now() - t0) / 1000 });
   return res;
 }
 
@@ -197,8 +200,21 @@ async function banditFromArgs(args: readonly string[]): Promise<void> {
   for (const p of res.plots?.png ?? []) console.log(`png: ${p}`);
 }
 
-/** The short table and the paths of the plots. */
-export function printResult(res: SweepResult): void {
+/** Options of {@link printResult}. */
+export interface PrintOptions {
+  /** Also print each run's status and seconds (`deno task reproduce` does). */
+  runTimes?: boolean;
+  /** The whole command's wall time, printed last. */
+  seconds?: number;
+}
+
+/**
+ * What a sweep leaves on the terminal at its end: the summary table (means over seeds at
+ * 3 significant digits), where the summary, report, plots and images are, which runs
+ * failed, where the time went (stages, runs, and with `runTimes` each run) and the total
+ * wall time.
+ */
+export function printResult(res: SweepResult, opts: PrintOptions = {}): void {
   const t = res.grouped ?? res.summary;
   if (t.numRows()) {
     const cols = [
@@ -218,17 +234,27 @@ export function printResult(res: SweepResult): void {
     `summary: ${res.summaryPath}` +
       (res.dropped.length ? ` (${res.dropped.length} run director(ies) left out, see above)` : ""),
   );
+  if (res.report) console.log(`report: ${res.report}`);
   for (const p of res.plots?.html ?? []) console.log(`plot: ${p}`);
-  for (
-    const p of [...(res.plots?.png ?? []), ...(res.plots?.svg ?? []), ...(res.plots?.pdf ?? [])]
-  ) {
-    console.log(`image: ${p}`);
+  const images = [...(res.plots?.png ?? []), ...(res.plots?.svg ?? []), ...(res.plots?.pdf ?? [])];
+  if (images.length) {
+    const dir = images[0]!.slice(0, images[0]!.lastIndexOf("/"));
+    console.log(
+      `images: ${images.length} in ${dir} (${
+        [...new Set(images.map((p) => p.slice(p.lastIndexOf(".") + 1)))].join(", ")
+      }; paper and slide sizes)`,
+    );
   }
   if (res.plots?.imagesSkipped) console.log(`no images: ${res.plots.imagesSkipped}`);
   if (res.failed.length) {
     console.log(`\n${res.failed.length} run(s) failed:`);
     for (const f of res.failed) console.log(`  ${f.run.id}: ${f.error}`);
   }
+  const m = res.manifest;
+  if (m.stages.length) console.log(`\nupstream stages:\n${formatTable(stageTimeTable(m))}`);
+  console.log(`\n${runTimeLine(m)}`);
+  if (opts.runTimes && m.runs.length) console.log(formatTable(runTimeTable(m)));
+  if (opts.seconds !== undefined) console.log(`total wall time: ${formatSeconds(opts.seconds)}`);
 }
 
 if (import.meta.main) {

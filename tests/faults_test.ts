@@ -177,7 +177,7 @@ Deno.test({
       assertStringIncludes(a.stdout, `1 run(s) failed:\n  ${reported}\n`);
       assertStringIncludes(a.stderr, `FAILED ${reported}`);
       for (const id of others) {
-        assertStringIncludes(a.stderr, `done ${id}\n`);
+        assertStringIncludes(a.stderr, `done ${id} · trained in `);
         assertEquals((await readManifest(join(root, id))).status, "ok");
       }
       const summary = await readCsvTable(join(root, "summary.csv"));
@@ -209,6 +209,9 @@ Deno.test({
       //    its failure record and checkpoint are replaced; the others come from the cache
       const b = await runSweep(results, [...grid, "--jobs", "1"]);
       assertEquals(b.code, 0, b.stderr);
+      assertStringIncludes(b.stderr, `done ${failing} · trained in `);
+      for (const id of others) assertStringIncludes(b.stderr, `done ${id} · cached · gold `);
+      assertStringIncludes(b.stderr, "sweep 4/4 runs · 1 trained, 3 cached, 0 failed");
       assertEquals((await readManifest(dir)).status, "ok");
       assertEquals(await exists(join(dir, "policy.ckpt")), false);
       assertEquals(await exists(join(dir, "summary.csv")), true);

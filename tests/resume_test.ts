@@ -29,16 +29,20 @@ function referenceSweep(): Promise<Reference> {
 
 /**
  * The progress a sweep reports, as distinct markers in order of appearance: a progress
- * bar's label (`base LM [`, `ppo β=0.1 [`, …; bars go to stdout) or a whole line (`done
- * <run>`, on stderr), with the results directory written as `<results>` so sweeps into
- * different directories report the same markers.
+ * bar's label (`base LM [`, `ppo β=0.1 [`, …; bars go to stdout) or a line up to its first
+ * ` · ` (`done <run>`, `sweep 3/6 runs`, `upstream stages ready`, on stderr; what follows
+ * — cached or trained, times, numbers — differs between sweeps), with the results
+ * directory written as `<results>` so sweeps into different directories report the same
+ * markers.
  */
 function progressEvents(lines: readonly string[], results: string): string[] {
   const events: string[] = [];
   for (const raw of lines) {
     const line = raw.replaceAll(results, "<results>");
     const bar = line.indexOf(" [");
-    const e = bar > 0 && line.includes("ETA") ? line.slice(0, bar + 2) : line.trim();
+    const e = bar > 0 && line.includes("ETA")
+      ? line.slice(0, bar + 2)
+      : line.trim().split(" · ")[0]!;
     if (e && !events.includes(e)) events.push(e);
   }
   return events;

@@ -9,6 +9,7 @@
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { summariseOverSeeds } from "../../lib/sweep/results_table.ts";
+import { sortSummaryRows } from "./collect.ts";
 
 /** Summary columns that are headline numbers, not labels of a run. */
 export const SUMMARY_METRICS = [
@@ -31,7 +32,8 @@ const PER_RUN =
  * Student's t over the group's runs when it has two or more (`ci_kind` "t"), else the
  * single run's bootstrap interval over prompts (`ci_kind` "bootstrap"). Also `n_seeds`,
  * `n_prompts` (per run) and `gate_pass_rate` (share of runs that passed their gate; empty
- * when the method has none).
+ * when the method has none). Rows are ordered as the summary's: by method in the kit's
+ * order, then β or n and the other axes.
  */
 export function groupRuns(summary: ColumnTable): ColumnTable {
   const cols = summary.columnNames();
@@ -70,7 +72,9 @@ export function groupRuns(summary: ColumnTable): ColumnTable {
     n_prompts: prompts.get(keyOf(g)) ?? null,
     gate_pass_rate: passRate.get(keyOf(g)) ?? null,
   }));
-  grouped = aq.from(rows);
+  // Methods in the kit's order (as in summary.csv), so every figure's legend lists them alike.
+  const axes = labels.filter((l) => !["method", "beta", "n", "kl_kind"].includes(l));
+  grouped = aq.from(sortSummaryRows(rows, axes));
   return grouped.select(aq.not("n_runs"));
 }
 
@@ -90,4 +94,54 @@ function gateRates(
     counts.set(k, c);
   }
   return new Map([...counts].map(([k, c]) => [k, c.passed / c.gated]));
+}
+
+/** One held-out completion of a run, as its `samples.jsonl` holds it (kind "eval"). */
+export interface EvalCompletion {
+  /** The run. */
+  run_id: string;
+  /** Its method. */
+  method: string;
+  /** Its label: `β=0.1` or `n=4`, and the seed. */
+  label: string;
+  /** The prompt. */
+  prompt: string;
+  /** The completion. */
+  completion: string;
+  /** Its gold reward. */
+  gold: number;
+  /** Its proxy reward (null when not scored). */
+  proxy: number | null;
+}
+
+/** A completion picked by {@link exampleCompletions}, and which one it is. */
+export interface ExampleCompletion extends EvalCompletion {
+  /** `best`, `median` or `worst` by gold reward among the method's completions. */
+  which: "best" | "median" | "worst";
+}
+
+/**
+ * For each method (in order of first appearance), its best, median and worst held-out
+ * completions by gold reward, over all its runs. Ties in gold are broken by run id, then
+ * by position, so the pick is deterministic; the median is the lower one of an even count.
+ */
+export function exampleCompletions(samples: readonly EvalCompletion[]): ExampleCompletion[] {
+  const methods = [...new Set(samples.map((s) => s.method))];
+  return methods.flatMap((m) => {
+    const mine = samples
+      .map((s, i) => ({ s, i }))
+      .filter(({ s }) => s.method === m && Number.isFinite(s.gold))
+      .sort((a, b) =>
+        a.s.gold - b.s.gold || (a.s.run_id < b.s.run_id ? -1 : a.s.run_id > b.s.run_id ? 1 : 0) ||
+        a.i - b.i
+      )
+      .map(({ s }) => s);
+    if (!mine.length) return [];
+    const pick = (which: ExampleCompletion["which"], k: number) => ({ ...mine[k]!, which });
+    return [
+      pick("best", mine.length - 1),
+      pick("median", Math.floor((mine.length - 1) / 2)),
+      pick("worst", 0),
+    ];
+  });
 }

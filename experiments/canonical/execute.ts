@@ -40,7 +40,25 @@ import { type Shard, shardItems, writeShardSummary } from "../../lib/sweep/shard
 import { writeCsvTable } from "../../lib/sweep/results_table.ts";
 import { sweepTempFiles } from "../../lib/sweep/temp_files.ts";
 import { groupRuns } from "./analysis.ts";
+import { checkpointEnvelopes, checkpointPoints } from "./envelope.ts";
+import { type GaoFits, gaoFits } from "./gao_fits.ts";
+import { writeSweepReport } from "./report.ts";
+import {
+  buildSweepManifest,
+  readRunManifest,
+  rebuildSweepManifest,
+  type RunTime,
+  STAGE_NAMES,
+  stageSeconds,
+  type StageTime,
+  SWEEP_MANIFEST,
+  type SweepManifest,
+} from "./sweep_manifest.ts";
 import { reportFigures, writePlots, type WrittenPlots } from "../../lib/plot/report.ts";
+import type { CurvePoint } from "../../lib/plot/overlays.ts";
+import { activeBackend } from "../../lib/backend/mod.ts";
+import { formatValue } from "../../lib/util/table_format.ts";
+import { formatSeconds, RunTally } from "../../lib/util/progress.ts";
 import { goldReward } from "../../lib/rewards/mod.ts";
 import { SPECIAL_TOKENS } from "../../lib/data/special_tokens.ts";
 import { ConfigError, KitError, ResourceError, resourceError } from "../../lib/util/errors.ts";
@@ -84,6 +102,10 @@ export interface SweepResult {
   grouped?: aq.ColumnTable;
   /** The plots written (unsharded sweeps). */
   plots?: WrittenPlots;
+  /** The report page (unsharded sweeps). */
+  report?: string;
+  /** Where the time went: stages, runs, wall time (written as `manifest.json` unsharded). */
+  manifest: SweepManifest;
 }
 
 /** The record of an experiment's results directory: which experiment and preset. */
@@ -203,6 +225,7 @@ export async function checkData(c: CanonicalConfig, dataDir: string): Promise<vo
 /** Run (or resume) the sweep. */
 export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
   const log = o.log ?? ((m: string) => console.error(m));
+  const startedAt = new Date();
   await checkSweep(o);
   const root = join(o.results, o.experiment);
   const cache = join(root, ".cache");
@@ -218,6 +241,7 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
   // model trains; then one upstream chain per distinct reward-model key (its key covers
   // every stage before it).
   const data = new Map<string, Promise<void>>();
+  const computed = new Set<string>(); // data stages this sweep computed (not from the cache)
   for (const r of runs) {
     if (data.has(r.upstream.data)) continue;
     const p = (async () => {
@@ -231,6 +255,7 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
             `${r.config.data.evalPrompts}: ${e.message}`,
         );
       }
+      if (!d.cached) computed.add(d.key);
       await checkData(r.config, d.dir);
     })();
     data.set(r.upstream.data, p);
@@ -242,17 +267,20 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
     if (!u) chains.set(r.upstream.rm, u = runUpstream(cache, r.config, log));
     return await u;
   };
-  for (const r of runs) await upstreamOf(r);
+  const stages: StageTime[] = [];
+  for (const r of runs) {
+    const fresh = !chains.has(r.upstream.rm);
+    const u = await upstreamOf(r);
+    if (fresh) stages.push(...await reportStages(u, stages, computed, log));
+  }
   log(`${runs.length} of ${o.plan.runs.length} runs in this shard, ${o.jobs} at a time`);
 
   const jobDir = join(cache, "jobs");
   await Deno.mkdir(jobDir, { recursive: true });
-  const runOne = async (r: PlannedRun): Promise<void> => {
+  /** Runs one run; returns whether it was taken from the cache. */
+  const runOne = async (r: PlannedRun, since: string): Promise<boolean> => {
     const upstream = await upstreamOf(r);
-    if (o.jobs === 1) {
-      await executeRun(cache, root, r, upstream, log);
-      return;
-    }
+    if (o.jobs === 1) return (await executeRun(cache, root, r, upstream, log)).cached;
     const job = join(jobDir, `${r.id}.json`);
     await Deno.remove(`${job}.error.json`).catch(() => {});
     await writeJson(job, { cache, root, run: r, upstream });
@@ -273,17 +301,26 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
       }
       throw new KitError(err?.message ?? `worker exited with code ${code}`);
     }
+    // A run the worker took from the cache was published by an earlier sweep.
+    const m = await readRunManifest(join(root, r.id));
+    return m !== undefined && m.startedAt < since;
   };
 
   // A full disk or a read-only file system stops the sweep: every other run would fail too.
   const abort = new AbortController();
+  const tally = new RunTally(runs.length, o.jobs);
+  const ended = new Map<string, { line: string; time: RunTime }>();
+  const runsStart = performance.now();
   const report = await runPool(runs, {
     jobs: o.jobs,
     signal: abort.signal,
     run: async (r) => {
       const since = new Date().toISOString();
+      const t0 = performance.now();
       try {
-        await runOne(r);
+        const cached = await runOne(r, since);
+        const seconds = (performance.now() - t0) / 1000;
+        ended.set(r.id, await runEnd(root, r, cached, seconds));
       } catch (e) {
         const machine = resourceError(e);
         if (machine) {
@@ -300,11 +337,25 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
         );
       }
     },
-    onSettled: (r, _i, e) => log(`${e ? "FAILED" : "done"} ${r.id}${e ? `: ${e.message}` : ""}`),
+    onSettled: (r, _i, e) => {
+      const end = ended.get(r.id);
+      if (e || !end) {
+        log(`FAILED ${r.id}: ${e?.message ?? "no result"}`);
+        tally.add("failed", 0);
+        ended.set(r.id, { line: "", time: { run_id: r.id, status: "failed", seconds: null } });
+      } else {
+        log(end.line);
+        tally.add(end.time.status, end.time.seconds ?? 0);
+      }
+      log(tally.line());
+    },
   });
+  const runsWall = (performance.now() - runsStart) / 1000;
   const fatal = report.failed.find((f) => f.error instanceof ResourceError);
   if (fatal) throw fatal.error;
   const failed = report.failed.map((f) => ({ run: f.task, error: f.error.message }));
+  const manifest = () =>
+    sweepManifest(o, root, startedAt, stages, runs.map((r) => ended.get(r.id)!.time), runsWall);
 
   if (o.shard) {
     const done = runs.filter((r) => !report.failed.some((f) => f.task === r));
@@ -321,23 +372,110 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
       failed: report.failed.map((f) => f.task.id),
     });
     const summaryPath = join(root, `summary.shard-${o.shard.index}-of-${o.shard.count}.csv`);
-    return { root, runs, failed, summary, summaryPath, dropped: [] };
+    return { root, runs, failed, summary, summaryPath, dropped: [], manifest: await manifest() };
   }
   const summaryPath = join(root, "summary.csv");
   // Under a lock, so two sweeps into one directory take turns and the later one sees
   // every run both published.
   return await withLock(join(root, ".summary.lock"), async () => {
     const { table: summary, dropped } = await collectSummary(root, o.plan);
-    const out: SweepResult = { root, runs, failed, summary, summaryPath, dropped };
+    const m = await manifest();
+    const out: SweepResult = { root, runs, failed, summary, summaryPath, dropped, manifest: m };
     if (dropped.length) {
       log(`summary: left out ${dropped.length} run director(ies) of ${root}:`);
       for (const d of dropped.slice(0, 10)) log(`  ${d.id}: ${d.reason}`);
       if (dropped.length > 10) log(`  … and ${dropped.length - 10} more`);
     }
+    try {
+      await writeJson(join(root, SWEEP_MANIFEST), m);
+    } catch (e) {
+      throw resourceError(e) ?? e;
+    }
     if (summary.numRows() === 0) return out;
     await writeCsvTable(summary, summaryPath);
-    return Object.assign(out, await summariseAndPlot(root, summary, o.png));
+    return Object.assign(out, await summariseAndPlot(root, summary, o.png, { manifest: m }));
   }, { purpose: "summary", log });
+}
+
+/**
+ * The upstream stages of a chain not yet reported by an earlier chain, with one log line:
+ * each stage taken from the cache or the seconds it took (`computed`: data stages this
+ * sweep ran before its chains, which the chain then found in the cache).
+ */
+async function reportStages(
+  u: Upstream,
+  seen: readonly StageTime[],
+  computed: ReadonlySet<string>,
+  log: (m: string) => void,
+): Promise<StageTime[]> {
+  const out: StageTime[] = [];
+  for (const [stage, res] of Object.entries(u)) {
+    if (!res || seen.some((s) => s.stage === stage && s.key === res.key)) continue;
+    const cached = res.cached && !computed.has(res.key);
+    out.push({ stage, key: res.key, cached, seconds: await stageSeconds(res.dir) });
+  }
+  if (out.length) {
+    log(
+      [
+        "upstream stages ready",
+        ...out.map((s) =>
+          `${STAGE_NAMES[s.stage]?.split(" (")[0] ?? s.stage} ` +
+          (s.cached ? "cached" : s.seconds === null ? "done" : formatSeconds(s.seconds))
+        ),
+      ].join(" · "),
+    );
+  }
+  return out;
+}
+
+/**
+ * A finished run's end line — trained or cached, its wall time, its headline numbers on
+ * the held-out prompts — and its time for the manifest (a cached run's: the seconds its
+ * manifest records from when it was trained).
+ */
+async function runEnd(
+  root: string,
+  r: PlannedRun,
+  cached: boolean,
+  seconds: number,
+): Promise<{ line: string; time: RunTime }> {
+  const dir = join(root, r.id);
+  const row = await readRunSummary(dir).catch(() => undefined);
+  const f = (v: unknown) => formatValue(v, { digits: 3 }) || "–";
+  const numbers = row
+    ? ` · gold ${f(row.reward_gold)} · proxy ${f(row.reward_proxy)} · KL ${f(row.kl)}`
+    : "";
+  const recorded = cached ? (await readRunManifest(dir))?.seconds ?? null : seconds;
+  return {
+    line: `done ${r.id} · ${cached ? "cached" : `trained in ${formatSeconds(seconds)}`}${numbers}`,
+    time: { run_id: r.id, status: cached ? "cached" : "trained", seconds: recorded },
+  };
+}
+
+/** The manifest of this sweep, with the backend its runs used. */
+async function sweepManifest(
+  o: ExecuteOptions,
+  root: string,
+  startedAt: Date,
+  stages: StageTime[],
+  runs: RunTime[],
+  runsWall: number,
+): Promise<SweepManifest> {
+  let backend: { backend: string; device: string; tfjs: string } | undefined = activeBackend();
+  for (const r of runs) {
+    if (backend) break;
+    backend = await readRunManifest(join(root, r.run_id));
+  }
+  return await buildSweepManifest({
+    experiment: o.experiment.split("_")[0]!,
+    preset: o.plan.preset,
+    backend: backend ?? { backend: "unknown", device: "unknown", tfjs: "unknown" },
+    jobs: o.jobs,
+    startedAt,
+    stages,
+    runs,
+    runsWall,
+  });
 }
 
 /** What a worker leaves beside its job file when it fails (`<job>.error.json`). */
@@ -361,8 +499,35 @@ function workerPermissions(): string[] {
   ];
 }
 
+/** Options of {@link summariseAndPlot}. */
+export interface SummariseOptions {
+  /** Title of the figures (default: the directory's name). */
+  title?: string;
+  /**
+   * The sweep's manifest (default: the directory's `manifest.json`, else one rebuilt from
+   * its runs' manifests and written there).
+   */
+  manifest?: SweepManifest;
+  /** The report embeds plotly.js (one self-contained file) instead of sharing the plots'. */
+  inlinePlotly?: boolean;
+}
+
+/** What {@link summariseAndPlot} wrote. */
+export interface Summarised {
+  /** Means and intervals over seeds (`summary_by_method.csv`). */
+  grouped: aq.ColumnTable;
+  /** The plots. */
+  plots: WrittenPlots;
+  /** Gao et al.'s fits (`gao_fits.csv`). */
+  fits: GaoFits;
+  /** The report page. */
+  report: string;
+}
+
 /**
- * Group over seeds, write `summary_by_method.csv`, and draw the plots of an experiment.
+ * Group over seeds, write `summary_by_method.csv`, fit Gao et al.'s forms (`gao_fits.csv`),
+ * draw the plots (frontier with checkpoint envelopes, over-optimisation with the fits,
+ * training curves) and write the report (`report.html`).
  * @throws ResourceError naming the path when the disk is full or read-only (every file is
  *   written atomically: what exists is whole).
  */
@@ -370,24 +535,56 @@ export async function summariseAndPlot(
   root: string,
   summary: aq.ColumnTable,
   png = Deno.env.get("RLHF_PNG") !== "0",
-  title = root.split("/").filter(Boolean).pop() ?? "experiment",
-): Promise<{ grouped: aq.ColumnTable; plots: WrittenPlots }> {
+  opts: SummariseOptions = {},
+): Promise<Summarised> {
+  const title = opts.title ?? root.split("/").filter(Boolean).pop() ?? "experiment";
   const grouped = groupRuns(summary);
   try {
     await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
-    const curves = await readRunCurves(root, summary.array("run_id") as string[]);
     const ids = summary.array("run_id") as string[];
+    const curves = await readRunCurves(root, ids);
     const methods = summary.array("method") as string[];
     const methodOf = new Map(ids.map((id, i) => [id, methods[i]!]));
+    const checkpoints = curves ? checkpointPoints(curves, summary) : [];
+    const fits = gaoFits(summary, checkpoints);
+    await writeCsvTable(fits.table, join(root, "gao_fits.csv"));
+    const envelope = checkpointEnvelopes(checkpoints).objects() as {
+      method: string;
+      kl: number;
+      reward_gold: number;
+    }[];
     const figs = reportFigures(grouped, {
       title,
       metrics: curves?.derive({
         method: aq.escape((d: { run_id: string }) => methodOf.get(d.run_id) ?? ""),
       }),
       units: { gold: "VADER compound" },
+      checkpoints: checkpoints.map((c): CurvePoint => ({
+        method: c.method,
+        kl: c.kl,
+        reward: c.reward_gold,
+        text: `${c.beta === null ? "" : `β=${c.beta}, `}step ${c.step}, seed ${c.seed}`,
+      })),
+      envelope: envelope.map((e) => ({ method: e.method, kl: e.kl, reward: e.reward_gold })),
+      fits: fits.curves,
     });
     const plots = await writePlots(join(root, "plots"), figs, { images: png });
-    return { grouped, plots };
+    const record = await readJson<SweepRecord>(join(root, SWEEP_RECORD)).catch(() => undefined);
+    const manifest = opts.manifest ?? await rebuildSweepManifest(root, ids, {
+      experiment: record?.experiment ?? title.split("_")[0]!,
+      preset: record?.preset ?? "unknown",
+    });
+    const report = await writeSweepReport({
+      root,
+      summary,
+      grouped,
+      figs,
+      plots,
+      fits,
+      manifest,
+      plotly: opts.inlinePlotly ? "inline" : "beside",
+    });
+    return { grouped, plots, fits, report };
   } catch (e) {
     throw resourceError(e) ?? e; // a full disk while plotting: one line naming the path
   }

@@ -202,6 +202,7 @@ export function executeRun(
               gold,
               proxy,
               seed: r.runConfig.eval.seed,
+              progress: `${ctx.label} · evaluation on ${data.evalPrompts.length} prompts`,
             });
           } finally {
             trained.policy?.dispose();

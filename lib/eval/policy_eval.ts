@@ -16,6 +16,7 @@ import { batchTensors, responseLogProbs } from "../train/response_log_probs.ts";
 import { distinctN } from "./text_metrics.ts";
 import { bestOfNKl } from "./best_of_n.ts";
 import { Rng } from "../util/rng.ts";
+import { Progress } from "../util/progress.ts";
 import * as tf from "@tensorflow/tfjs";
 
 /** One evaluated completion. */
@@ -66,6 +67,13 @@ export interface PolicyEvalSpec {
   temperature?: number;
   /** Prompts per sampling batch (memory bound). */
   chunk?: number;
+  /** Label of a progress bar over the prompts (default: none). */
+  progress?: string;
+}
+
+/** A bar over `total` prompts when a label is given, else a silent one. */
+function promptBar(label: string | undefined, total: number): Progress {
+  return new Progress({ label: label ?? "", total, quiet: label === undefined });
 }
 
 /** Sample one completion per prompt and measure it. */
@@ -75,6 +83,7 @@ export async function evaluatePolicy(s: PolicyEvalSpec): Promise<PolicyEval> {
   const temperature = s.temperature ?? 1;
   const samples: EvalSample[] = [];
   let klSum = 0, nllSum = 0, tokenCount = 0;
+  const bar = promptBar(s.progress, s.prompts.length);
   for (let i = 0; i < s.prompts.length; i += chunk) {
     const prompts = s.prompts.slice(i, i + chunk) as number[][];
     const out = await s.policy.sample(prompts, {
@@ -108,7 +117,9 @@ export async function evaluatePolicy(s: PolicyEvalSpec): Promise<PolicyEval> {
         kl: kl[r]!,
       })
     );
+    bar.update(samples.length);
   }
+  bar.finish();
   return { metrics: summarise(samples, klSum / samples.length, nllSum / tokenCount), samples };
 }
 
@@ -132,6 +143,8 @@ export interface BestOfNSpec {
   seed: number;
   /** Candidate rows per sampling batch. */
   chunk?: number;
+  /** Label of a progress bar over the prompts (default: none). */
+  progress?: string;
 }
 
 /**
@@ -143,6 +156,7 @@ export async function bestOfN(s: BestOfNSpec): Promise<PolicyEval> {
   const rng = new Rng(s.seed);
   const perChunk = Math.max(1, Math.floor((s.chunk ?? 128) / s.n));
   const samples: EvalSample[] = [];
+  const bar = promptBar(s.progress, s.prompts.length);
   for (let i = 0; i < s.prompts.length; i += perChunk) {
     const group = s.prompts.slice(i, i + perChunk) as number[][];
     const prompts = group.flatMap((p) => Array.from({ length: s.n }, () => p));
@@ -167,7 +181,9 @@ export async function bestOfN(s: BestOfNSpec): Promise<PolicyEval> {
         ...(proxy ? { proxy: proxy[r]! } : {}),
       })
     );
+    bar.update(samples.length);
   }
+  bar.finish();
   return { metrics: summarise(samples, bestOfNKl(s.n), NaN), samples };
 }
 

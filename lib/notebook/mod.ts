@@ -32,6 +32,12 @@ export {
   type UpstreamStage,
 } from "../../experiments/canonical/stages/upstream.ts";
 export type { SweepResult } from "../../experiments/canonical/execute.ts";
+export type {
+  Machine,
+  RunTime,
+  StageTime,
+  SweepManifest,
+} from "../../experiments/canonical/sweep_manifest.ts";
 export {
   BANDIT_METHODS,
   BANDIT_SWEEP_DEFAULTS,

@@ -85,7 +85,7 @@ export async function runLoop(spec: LoopSpec): Promise<MetricRow[]> {
       if (tokens > 0) row["perf/tokens_per_s"] = tokens / secs;
       emit(row);
       const shown = spec.show && row[spec.show] !== undefined
-        ? `${spec.show} ${row[spec.show]!.toFixed(3)}`
+        ? `${shownName(spec.show)} ${row[spec.show]!.toFixed(3)}`
         : "";
       bar.update(step + 1, shown);
       sums = {};
@@ -96,4 +96,12 @@ export async function runLoop(spec: LoopSpec): Promise<MetricRow[]> {
   await evaluate(c.steps);
   bar.finish();
   return rows;
+}
+
+/**
+ * A metric's name on the bar, which already names the stage: `loss/sft` → `loss`,
+ * `rm/accuracy` → `accuracy`.
+ */
+function shownName(metric: string): string {
+  return metric.startsWith("loss/") ? "loss" : metric.slice(metric.indexOf("/") + 1);
 }

@@ -41,6 +41,7 @@ export const BON_SPEC: MethodSpec<BonRunConfig> = {
       gold: ctx.gold,
       proxy: ctx.proxy,
       seed: run.seed,
+      progress: `${ctx.label} · best of ${run.n} on ${ctx.data.evalPrompts.length} prompts`,
     });
     return { rows: [], samples: [], evaluation };
   },

@@ -30,6 +30,7 @@ import { writeJson } from "../../../lib/sweep/json_file.ts";
 import { writeMetricRows } from "../../../lib/sweep/results_table.ts";
 import { runStage, type StageResult } from "../../../lib/sweep/stage_cache.ts";
 import { Rng } from "../../../lib/util/rng.ts";
+import { Progress } from "../../../lib/util/progress.ts";
 import { type CanonicalData, goldSource, readData, STAGE_FORMAT } from "./data.ts";
 
 /** The preference stage's key config. */
@@ -65,6 +66,11 @@ export function prefsStage(
       const { tokenizer, trainPrompts, promptIdsOf } = await readData(data.dir);
       const { model } = await loadCheckpoint(join(sft.dir, "model.ckpt"), { kind: "lm" });
       const prompts = trainPrompts.slice(0, c.prefs.prompts).map((p) => tokenizer.decode(p));
+      const bar = new Progress({
+        label: `preference labelling (k = ${c.prefs.k} completions a prompt)`,
+        total: prompts.length,
+      });
+      let labelled = 0;
       const table = await buildPreferenceDataset({
         prompts,
         k: c.prefs.k,
@@ -80,6 +86,7 @@ export function prefsStage(
         sample: async (texts, k, seed) => {
           const ids = texts.flatMap((t) => Array.from({ length: k }, () => promptIdsOf(t)));
           const out = await model.sample(ids, { maxNewTokens: c.data.maxNewTokens }, new Rng(seed));
+          bar.update(labelled += texts.length);
           return texts.map((_, i) =>
             out.tokens.slice(i * k, (i + 1) * k).map((y, j) => ({
               text: tokenizer.decode(y),
@@ -88,6 +95,7 @@ export function prefsStage(
           );
         },
       });
+      bar.finish();
       await savePreferences(table, join(dir, "prefs.csv"));
       await writeJson(join(dir, "summary.json"), { ...preferenceStats(table), tau: c.prefs.tau });
       model.dispose();

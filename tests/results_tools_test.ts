@@ -51,7 +51,7 @@ Deno.test("deno task plots refuses a directory without a summary", async () => {
           join(dir, "nowhere", "summary.csv")
         } does not exist: run a sweep (or deno task merge) first`,
       },
-      { args: [], message: "usage: deno task plots <results dir>" },
+      { args: [], message: "usage: deno task plots <results dir> [--single-file]" },
     ], { untouched: [join(dir, "nowhere")] });
   }, "results-tools-");
 });
@@ -80,9 +80,19 @@ Deno.test("deno task compare refuses missing or corrupt results and writes no re
       { args: [sweep, sweep, "--out", out], message: "compare: a directory is given twice" },
       {
         args: ["--out", out],
-        message: "usage: deno task compare <run-or-experiment dirs...> [--out FILE]",
+        message: "usage: deno task compare <run-or-experiment dirs...> [--label a,b] " +
+          "[--out FILE] [--single-file]",
       },
       { args: [sweep, "--out"], message: "--out needs a file name" },
+      { args: [sweep, "--label"], message: "--label needs a,b,…" },
+      {
+        args: [sweep, corrupt, "--label", "a", "--out", out],
+        message: "--label a: give one non-empty label per directory (2 directories, 1 label)",
+      },
+      {
+        args: [sweep, noSummary, "--label", "a,a", "--out", out],
+        message: "--label a,a: the labels must differ",
+      },
     ], { untouched: [out] });
   }, "results-tools-");
 });

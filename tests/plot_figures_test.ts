@@ -406,6 +406,8 @@ Deno.test("frontierFigure() draws checkpoints and envelopes in the method's colo
     METHOD_STYLES.ppo!.color,
     METHOD_STYLES.dpo!.color,
   ]);
+  // a one-point envelope is drawn as a disc, a line through one point would not show
+  assertEquals(bands.map((t) => [t.mode, t.marker?.size]), [["lines", undefined], ["markers", 14]]);
   assertEquals(dots.map((t) => t.text), [["β=0.1, step 10", "β=0.1, step 20"], [""]]);
   // overlays are drawn under the points, have no legend entries and toggle with the method
   assertEquals(fig.data.slice(0, 4).map((t) => t.meta?.role), [

@@ -48,7 +48,8 @@ function byMethod<T extends { method: string }>(points: readonly T[]): [string, 
 
 /**
  * Traces for checkpoint evaluations (faint small markers) and each method's envelope (a
- * pale, wide line through its vertices, in the order given), in the method's colour, with
+ * pale, wide line through its vertices, in the order given; a pale disc when it is one
+ * point), in the method's colour, with
  * no legend entries of their own: they toggle with the method's legend group.
  */
 export function envelopeTraces(
@@ -59,9 +60,11 @@ export function envelopeTraces(
   const out: Trace[] = [];
   for (const [m, pts] of byMethod(envelope)) {
     const style = methodStyle(m);
+    // A single vertex (the best checkpoint has the lowest KL) is a pale disc instead.
     out.push({
       type: "scatter",
-      mode: "lines",
+      mode: pts.length === 1 ? "markers" : "lines",
+      ...(pts.length === 1 ? { marker: { color: style.color, size: 14, symbol: "circle" } } : {}),
       name: `${style.label} envelope`,
       x: pts.map((p) => p.kl),
       y: pts.map((p) => p.reward),

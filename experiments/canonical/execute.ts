@@ -1,8 +1,10 @@
 /**
  * Execute a planned sweep (plan.ts): check what can be checked before any work, then the
  * upstream stages of every distinct chain in this process, then the runs of this shard —
- * in this process (`jobs` 1) or in worker processes (worker.ts) — then the summary tables
- * and plots. Failed runs are reported at the end, with their error and kept checkpoint;
+ * in this process (`jobs` 1) or in worker processes (worker.ts) — then the summary tables,
+ * the sweep's `manifest.json`, the plots and `report.html`. Each run's end is one line
+ * (trained or cached, its wall time, its gold, proxy and KL) followed by the sweep's tally
+ * with an ETA. Failed runs are reported at the end, with their error and kept checkpoint;
  * the others still finish. A machine error (a full disk, a read-only file system) stops
  * the sweep at once with one line naming the path.
  *

@@ -188,9 +188,9 @@ export async function buildSweepManifest(i: SweepManifestInput): Promise<SweepMa
 }
 
 /**
- * The sweep manifest of `root`: its `manifest.json`, else one rebuilt from the runs'
- * manifests (the first one's kit, backend and device; each run's seconds) and the stages in
- * `.cache/`, which is written for the next reader.
+ * The sweep manifest of `root`: the `manifest.json` a sweep wrote there, else one rebuilt
+ * from the runs' manifests (the first one's kit, backend and device; each run's seconds)
+ * and the stages in `.cache/`, which is written for the next reader.
  * @param ids the runs of the directory's summary.
  */
 export async function rebuildSweepManifest(
@@ -199,7 +199,8 @@ export async function rebuildSweepManifest(
   record: { experiment: string; preset: string },
 ): Promise<SweepManifest> {
   const have = await readJson<SweepManifest>(join(root, SWEEP_MANIFEST)).catch(() => undefined);
-  if (have?.runs && have.stages) return have;
+  // A sweep's own manifest is kept; one rebuilt earlier is rebuilt (a merge may add runs).
+  if (have?.runs && have.stages && !have.rebuilt) return have;
   const manifests = await Promise.all(ids.map((id) => readRunManifest(join(root, id))));
   const first = manifests.find((m) => m !== undefined);
   const runs: RunTime[] = ids.map((id, i) => ({

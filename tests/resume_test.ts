@@ -154,7 +154,11 @@ Deno.test({
     // each stage ran once: whoever came second waited for the lock and reused the result
     assertStringIncludes(a.stderr + b.stderr, "waiting for stage ");
     // both printed the same table, and what they left is whole and equals a lone sweep's
-    const table = (s: string) => s.slice(s.indexOf("|method|"), s.indexOf("summary: "));
+    const table = (s: string) => {
+      const start = s.indexOf("| method"), end = s.indexOf("summary: ");
+      assert(start >= 0 && end > start, `no summary table in:\n${s}`);
+      return s.slice(start, end);
+    };
     assertEquals(table(a.stdout), table(b.stdout));
     assertEquals(await incompleteFiles(root), []);
     assertEquals(await differingResults(ref.root, root), []);

@@ -55,6 +55,40 @@ Deno.test("trainSft() lowers validation perplexity on a learnable corpus", async
   lm.dispose();
 });
 
+Deno.test("trainSft({keepBest}) leaves the weights of the lowest validation perplexity", async () => {
+  // Training on one grammar while validating on another only hurts validation, so the
+  // starting weights are the best and must come back; on the same grammar a later step wins.
+  const shifted = toyCorpus(40, 2).map((s) => s.map((t) => (t >= 4 ? 4 + ((t - 4 + 17) % 36) : t)));
+  const config = sftConfig({ steps: 40, batchSize: 16, evalEvery: 10, logEvery: 10, lr: 3e-2 });
+  const lm = CausalLM.create(small, 1);
+  const before = new Map([...lm.params].map(([k, v]) => [k, v.dataSync().slice()]));
+  const res = await trainSft({
+    model: lm,
+    train: toyCorpus(200, 1),
+    val: shifted,
+    config,
+    keepBest: true,
+    ...quiet,
+  });
+  assertEquals(res.bestStep, 0);
+  for (const [k, v] of lm.params) assertEquals(v.dataSync(), before.get(k)!, k);
+  lm.dispose();
+  const lm2 = CausalLM.create(small, 1);
+  const res2 = await trainSft({
+    model: lm2,
+    train: toyCorpus(200, 1),
+    val: toyCorpus(40, 2),
+    config,
+    keepBest: true,
+    ...quiet,
+  });
+  const ppls = res2.rows.filter((r) => "val/ppl" in r);
+  const bestRow = ppls.reduce((a, b) => (b["val/ppl"]! < a["val/ppl"]! ? b : a));
+  assertEquals(res2.bestStep, bestRow.step);
+  assertEquals(res2.valPpl, bestRow["val/ppl"]);
+  lm2.dispose();
+});
+
 Deno.test("trainSft() gives identical losses for the same seed", async () => {
   const losses = async () => {
     const lm = CausalLM.create({ ...small, dropout: 0.1 }, 3);

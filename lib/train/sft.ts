@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../util/tensor_types.ts";
 import type { CausalLM } from "../models/causal_lm.ts";
 import { shuffledBatches } from "../data/lm_batches.ts";
 import { sftLoss } from "../losses/sft.ts";
@@ -58,14 +59,25 @@ export interface SftRun {
   progress?: string | false;
   /** Called after every step whose metrics were finite (see `LoopSpec.afterStep`). */
   afterStep?: (stepsDone: number) => Promise<void> | void;
+  /**
+   * Early stopping: measure the validation perplexity before training and at every
+   * evaluation, and leave the model with the weights that had the lowest (the starting
+   * weights if no step improved on them). Needs `val`. Default false.
+   */
+  keepBest?: boolean;
 }
 
 /** Every logged row and the final validation perplexity. */
 export interface SftResult {
   /** Every logged row. */
   rows: MetricRow[];
-  /** Final validation perplexity, when validation sequences were given. */
+  /**
+   * Validation perplexity of the returned weights, when validation sequences were given
+   * (the final ones; the best ones with `keepBest`).
+   */
   valPpl?: number;
+  /** With `keepBest`: the steps done when the kept weights were measured (0: none helped). */
+  bestStep?: number;
 }
 
 /** Train `model` in place. */
@@ -73,8 +85,17 @@ export async function trainSft(run: SftRun): Promise<SftResult> {
   const { model, config: c } = run;
   const batches = shuffledBatches(run.train, c.batchSize, new Rng(c.seed));
   const opt = new AdamW(model.params, { weightDecay: c.weightDecay, gradClip: c.gradClip });
+  const keepBest = (run.keepBest ?? false) && (run.val?.length ?? 0) > 0;
   let valPpl: number | undefined;
+  let best: { ppl: number; step: number; weights: Map<string, Tensor> } | undefined;
+  const remember = async (step: number, ppl: number) => {
+    if (!keepBest || (best && !(ppl < best.ppl))) return;
+    const weights = new Map([...model.params].map(([k, v]) => [k, tf.keep(v.clone())]));
+    if (best) tf.dispose([...best.weights.values()]);
+    best = { ppl, step, weights };
+  };
   try {
+    if (keepBest) await remember(0, (await perplexity(model, run.val!)).ppl);
     const rows = await runLoop({
       config: c,
       label: run.progress ?? "sft",
@@ -98,15 +119,19 @@ export async function trainSft(run: SftRun): Promise<SftResult> {
           tokens: batch.realTokens,
         };
       },
-      evaluate: async () => {
+      evaluate: async (step) => {
         if (!run.val?.length) return undefined;
         const { ppl, nll } = await perplexity(model, run.val);
         valPpl = ppl;
+        await remember(step, ppl);
         return { "val/loss": nll, "val/ppl": ppl };
       },
     });
-    return { rows, valPpl };
+    if (!best) return { rows, valPpl };
+    for (const [k, v] of model.params) v.assign(best.weights.get(k)!);
+    return { rows, valPpl: best.ppl, bestStep: best.step };
   } finally {
+    if (best) tf.dispose([...best.weights.values()]);
     opt.dispose();
   }
 }

@@ -96,6 +96,9 @@ export function sftStage(
         val: seqs.val,
         config: c.sft,
         progress: "SFT",
+        // Early stopping: a small domain is memorised fast; keep the weights that read its
+        // held-out documents best (the base LM's own if no step helps).
+        keepBest: true,
       });
       const samplesAfter = await sampleTexts(model, tokenizer, shown, c.data.maxNewTokens, 7);
       await saveCheckpoint(join(dir, "model.ckpt"), model, {
@@ -106,6 +109,7 @@ export function sftStage(
       await writeJson(join(dir, "summary.json"), {
         baseValPpl: before.ppl,
         sftValPpl: res.valPpl,
+        bestStep: res.bestStep,
         valTokens: before.tokens,
         samplesBefore,
         samplesAfter,

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "./ass
 import { parseSweep } from "../experiments/sweep.ts";
 import { CANONICAL_DEFAULTS, resolveCanonical } from "../experiments/canonical/config.ts";
 import { CANONICAL_PRESETS, resolvePreset } from "../experiments/canonical/presets.ts";
-import { planRun } from "../experiments/canonical/plan.ts";
+import { longestFirst, planRun, runCost } from "../experiments/canonical/plan.ts";
 import { PPO_DEFAULTS } from "../lib/train/ppo.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import {
@@ -278,4 +278,15 @@ Deno.test("planRun() rebuilds a sweep's run from its config and refuses a mismat
     ConfigError,
     "does not end in its config's key",
   );
+});
+
+Deno.test("longestFirst() schedules PPO before DPO before best-of-n, keeping ties in plan order", async () => {
+  const p = await plan("--preset", "tiny");
+  const order = longestFirst(p.runs).map((r) => r.method);
+  assert(runCost(p.runs[0]!) > 0);
+  assertEquals(new Set(order).size, 3);
+  assert(order.lastIndexOf("ppo") < order.indexOf("bon"), order.join(" "));
+  // equal costs (PPO at two β) keep the plan's order
+  const ppo = longestFirst(p.runs).filter((r) => r.method === "ppo").map((r) => r.id);
+  assertEquals(ppo, p.runs.filter((r) => r.method === "ppo").map((r) => r.id));
 });

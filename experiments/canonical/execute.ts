@@ -26,7 +26,7 @@ import { join } from "node:path";
 import * as aq from "arquero";
 import { type CanonicalConfig, modelOf } from "./config.ts";
 import { collectSummary, summaryTable } from "./collect.ts";
-import type { PlannedRun, SweepPlan } from "./plan.ts";
+import { longestFirst, type PlannedRun, type SweepPlan } from "./plan.ts";
 import { executeRun, faultFromEnv } from "./run.ts";
 import { dataStage, readData } from "./stages/data.ts";
 import { runUpstream, type Upstream } from "./stages/upstream.ts";
@@ -313,7 +313,8 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
   const tally = new RunTally(runs.length, o.jobs);
   const ended = new Map<string, { line: string; time: RunTime }>();
   const runsStart = performance.now();
-  const report = await runPool(runs, {
+  // Longest first, so the last runs to finish are short ones and both workers stay busy.
+  const report = await runPool(longestFirst(runs), {
     jobs: o.jobs,
     signal: abort.signal,
     run: async (r) => {

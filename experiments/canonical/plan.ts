@@ -233,3 +233,36 @@ function runId(
   });
   return [method, ...parts, key.slice(0, 8)].join("__");
 }
+
+/**
+ * A run's rough cost in token passes, for scheduling the longest runs first so the last
+ * ones to finish are short (both cores stay busy to the end). Read off the run config by
+ * the fields trainers share: PPO-style (`iterations × rolloutBatch × (epochs + 2)` sampled
+ * tokens, each read by policy, reference and value), preference-style (`steps × batchSize × 2`
+ * sequences) or best-of-n (`n` samples per held-out prompt); plus the final evaluation.
+ */
+export function runCost(r: PlannedRun): number {
+  const rc = r.runConfig as unknown as {
+    trainer?: Record<string, number>;
+    n?: number;
+    eval: { maxNewTokens: number };
+  };
+  const t = rc.trainer ?? {};
+  const tokens = rc.eval.maxNewTokens;
+  const prompts = r.config.data.evalPrompts;
+  let cost = prompts * tokens; // the final evaluation
+  if (t.iterations && t.rolloutBatch) {
+    cost += t.iterations * t.rolloutBatch * ((t.epochs ?? 1) + 2) * (t.groupSize ?? 1) * tokens;
+  } else if (t.steps && t.batchSize) {
+    cost += t.steps * t.batchSize * 2 * tokens * 3; // forward and backward of both sequences
+  }
+  if (rc.n) cost += rc.n * prompts * tokens;
+  return cost;
+}
+
+/** Runs ordered by {@link runCost}, longest first (ties keep the plan's order). */
+export function longestFirst(runs: readonly PlannedRun[]): PlannedRun[] {
+  return runs.map((r, i) => ({ r, i, c: runCost(r) }))
+    .sort((a, b) => b.c - a.c || a.i - b.i)
+    .map((x) => x.r);
+}

@@ -7,6 +7,7 @@ export * from "./adamw.ts";
 export * from "./bandit.ts";
 export * from "./dpo.ts";
 export * from "./group_rollout.ts";
+export * from "./grpo.ts";
 export * from "./kl_controller.ts";
 export * from "./loop.ts";
 export * from "./loop_config.ts";

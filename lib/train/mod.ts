@@ -18,6 +18,7 @@ export * from "./ppo.ts";
 export * from "./response_log_probs.ts";
 export * from "./reward_model.ts";
 export * from "./reward_scale.ts";
+export * from "./rloo.ts";
 export * from "./rollout.ts";
 export * from "./schedule.ts";
 export * from "./sft.ts";

@@ -12,6 +12,7 @@ export * from "./kl_controller.ts";
 export * from "./loop.ts";
 export * from "./loop_config.ts";
 export * from "./metrics.ts";
+export * from "./online_dpo.ts";
 export * from "./online_loop.ts";
 export * from "./perplexity.ts";
 export * from "./ppo.ts";

@@ -9,6 +9,7 @@ export * from "./dpo.ts";
 export * from "./group_rollout.ts";
 export * from "./grpo.ts";
 export * from "./kl_controller.ts";
+export * from "./kto.ts";
 export * from "./loop.ts";
 export * from "./loop_config.ts";
 export * from "./metrics.ts";

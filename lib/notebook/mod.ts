@@ -16,11 +16,15 @@ export {
   type DataConfig,
   type DpoSection,
   type EvalSection,
+  type GrpoSection,
+  type KtoSection,
   type Method,
   METHODS,
   type ModelSection,
+  type OdpoSection,
   type PpoSection,
   type PrefsConfig,
+  type RlooSection,
 } from "../../experiments/canonical/config.ts";
 export type { PlannedRun } from "../../experiments/canonical/plan.ts";
 export type { ConfigPatch } from "../../experiments/canonical/presets.ts";

@@ -278,7 +278,7 @@ function canonicalCases(results: string): RefusedCommand[] {
     {
       args: ["nosuchexp", "--results", results],
       process: true,
-      message: 'unknown experiment "nosuchexp"; known: canonical, bandit',
+      message: 'unknown experiment "nosuchexp"; known: canonical, bandit, token',
     },
     {
       args: sweep("extra"),
@@ -349,6 +349,26 @@ Deno.test("bad bandit sweep command lines are refused before any work", async ()
       },
       { args: bandit("--prompts", "2,3"), message: "--prompts takes a single value" },
       { args: bandit("extra"), message: 'unexpected argument "extra"' },
+    ], { untouched: [results] });
+  }, "sweep-cli-");
+});
+
+Deno.test("bad token sweep command lines are refused before any work", async () => {
+  await withTempDir(async (dir) => {
+    const results = join(dir, "results");
+    const token = (...args: string[]) => ["token", "--results", results, ...args];
+    await checkRefusedCommands("sweep", [
+      {
+        args: token("--methods", "ppo,orpo"),
+        message: "--methods ppo,orpo: methods must be a list of",
+        partial: true,
+      },
+      { args: token("--vocab", "2,3"), message: "--vocab takes a single value" },
+      {
+        args: token("--task", join(dir, "none.json"), "--methods", "ppo"),
+        message: `${join(dir, "none.json")}: file not found`,
+        partial: true,
+      },
     ], { untouched: [results] });
   }, "sweep-cli-");
 });

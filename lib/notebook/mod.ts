@@ -1,7 +1,7 @@
 /**
  * The notebook entry point: a session on the canonical experiment ({@link openSession}),
- * the exact bandit sweep, the tables and figures notebooks show, and display in Jupyter on
- * the Deno kernel.
+ * the exact bandit and token-level sweeps, the tables and figures notebooks show, and
+ * display in Jupyter on the Deno kernel.
  *
  * @module
  */
@@ -44,3 +44,18 @@ export {
   banditSweepConfig,
   type BanditSweepResult,
 } from "../../experiments/bandit.ts";
+export {
+  predictLanding,
+  TOKEN_METHODS,
+  TOKEN_SWEEP_DEFAULTS,
+  tokenFigures,
+  type TokenMethod,
+  type TokenPrediction,
+  tokenSweep,
+  type TokenSweepConfig,
+  tokenSweepConfig,
+  type TokenSweepOptions,
+  type TokenSweepResult,
+  tokenSweepTask,
+  trainTokenMethod,
+} from "../../experiments/token.ts";

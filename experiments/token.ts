@@ -277,6 +277,7 @@ export async function tokenSweep(
           kl_gap: rel(res.kl, star.kl),
           reward_off: rel(res.reward, predicted.reward),
           kl_off: rel(res.kl, predicted.kl),
+          kl_kind: "exact",
         });
         for (const r of res.history) curves.push({ ...r, run_id: runId, method });
       }
@@ -296,6 +297,7 @@ export async function tokenSweep(
     prediction: target("prediction"),
     predicted_reward: target("predicted_reward"),
     predicted_kl: target("predicted_kl"),
+    kl_kind: () => "exact",
   });
   const lo = Math.min(...c.beta) / 3, hi = Math.max(...c.beta) * 3;
   const fine = Array.from({ length: 40 }, (_, i) => lo * (hi / lo) ** (i / 39));
@@ -333,7 +335,6 @@ export function tokenFigures(
       title: "Token-level task: exact reward vs KL against the optimum π*<sub>β</sub>",
       xTitle: "KL(π ‖ π<sub>ref</sub>) over sequences [nats] (exact)",
       yTitle: "expected reward (exact)",
-      note: "Points: means over seeds at each β.",
     }),
     landing: scatterFigure(
       predicted.array("predicted_kl") as number[],

@@ -5,6 +5,7 @@ import { ConfigError } from "../lib/util/errors.ts";
 import {
   predictLanding,
   TOKEN_SWEEP_DEFAULTS,
+  tokenFigures,
   tokenSweep,
   tokenSweepConfig,
   tokenSweepTask,
@@ -48,6 +49,8 @@ Deno.test("tokenSweep() records exact reward and KL beside π*_β and the predic
     }
     const frontier = await Deno.readTextFile(join(dir, "plots/frontier.html"));
     assert(frontier.includes("Dr. GRPO"), "the frontier names its methods");
+    const caption = String(tokenFigures(res).frontier.layout.meta?.caption);
+    assert(caption.includes("KL exact: every response enumerated."), caption);
   }, "token-sweep-");
 });
 

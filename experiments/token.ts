@@ -34,7 +34,6 @@ import { trainTokenKto } from "../lib/train/token_kto.ts";
 import { trainTokenOnlineDpo } from "../lib/train/token_online_dpo.ts";
 import { trainTokenPpo } from "../lib/train/token_ppo.ts";
 import { trainTokenRloo } from "../lib/train/token_rloo.ts";
-import type { MetricRow } from "../lib/train/metrics.ts";
 import { summariseOverSeeds, writeCsvTable } from "../lib/sweep/results_table.ts";
 import { frontierFigure } from "../lib/plot/frontier.ts";
 import { scatterFigure } from "../lib/plot/scatter.ts";

@@ -69,8 +69,14 @@ Deno.test("trainOnlineDpo() changes every parameter, logs finite rows and keeps 
   ref.dispose();
 });
 
-Deno.test("trainOnlineDpo() starts at the reference: loss log 2 (DPO) or 1/(4β²) (IPO), accuracy ½, margin 0", async () => {
-  for (const [lossType, want] of [["dpo", Math.log(2)], ["ipo", 1 / (4 * 0.5 ** 2)]] as const) {
+Deno.test("trainOnlineDpo() starts at the reference: loss log 2 (DPO) or 1/(4β²) (IPO), accuracy ½, margin 0, at any temperature", async () => {
+  // At τ = 0.7 too: the policy's and the reference's log-probabilities are both tempered.
+  const cases = [["dpo", Math.log(2), 1], ["ipo", 1 / (4 * 0.5 ** 2), 1], [
+    "dpo",
+    Math.log(2),
+    0.7,
+  ]];
+  for (const [lossType, want, temperature] of cases as ["dpo" | "ipo", number, number][]) {
     const { policy, ref } = policyAndRef();
     // One step per iteration: the first row is the loss at θ = θ_ref.
     const rows = await trainOnlineDpo({
@@ -78,7 +84,7 @@ Deno.test("trainOnlineDpo() starts at the reference: loss log 2 (DPO) or 1/(4β�
       ref,
       reward: countGood,
       prompts: PROMPTS,
-      config: { ...SMALL, iterations: 1, beta: 0.5, lossType },
+      config: { ...SMALL, iterations: 1, beta: 0.5, lossType, temperature },
       progress: false,
     });
     assertAlmostEquals(rows[0]!["loss/dpo"]!, want, 1e-6, lossType);

@@ -5,6 +5,7 @@ import type { MetricRow } from "../lib/train/metrics.ts";
 import { ConfigError, NumericalError } from "../lib/util/errors.ts";
 import {
   assert,
+  assertAlmostEquals,
   assertEquals,
   assertGreater,
   assertNotEquals,
@@ -142,6 +143,23 @@ Deno.test("trainRloo() raises the reward with REINFORCE and with the clipped rat
     policy.dispose();
     ref.dispose();
   }
+});
+
+Deno.test("trainRloo() reads log π at the sampling temperature: on fresh samples the ratio is 1 at τ = 0.7", async () => {
+  const { policy, ref } = policyAndRef();
+  // One pass, one step per iteration: every ratio is taken before the policy moves.
+  const rows = await trainRloo({
+    policy,
+    ref,
+    reward: countGood,
+    prompts: PROMPTS,
+    config: { ...SMALL, temperature: 0.7, epochs: 1, minibatchSize: 8 },
+    progress: false,
+  });
+  for (const r of rows) assertAlmostEquals(r["rloo/ratio_mean"]!, 1, 1e-5);
+  assertEquals(rows.map((r) => r["train/updates"]), [1, 1, 1]);
+  policy.dispose();
+  ref.dispose();
 });
 
 Deno.test("trainRloo() stops with a NumericalError naming a NaN reward", async () => {

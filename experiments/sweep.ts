@@ -9,6 +9,9 @@
  * A grid of more than {@link MAX_RUNS_UNASKED} runs needs `--yes`; `--jobs` above the core
  * count is clamped, with a notice.
  *
+ * The exact experiments take their own fields: `deno task sweep bandit` (experiments/bandit.ts)
+ * and `deno task sweep token` (experiments/token.ts), each with `--help`.
+ *
  * @module
  */
 import { initBackend } from "../lib/backend/mod.ts";
@@ -27,9 +30,10 @@ import { planSweep, resultsName, type SweepPlan, valueAt } from "./canonical/pla
 import { checkSweep, executeSweep, type SweepResult } from "./canonical/execute.ts";
 import { runCli } from "./cli.ts";
 import { BANDIT_SWEEP_SCHEMA, banditSweep, banditSweepConfig } from "./bandit.ts";
+import { TOKEN_SWEEP_SCHEMA, tokenSweep, tokenSweepConfig, tokenSweepTask } from "./token.ts";
 
 /** Experiments this entry point knows. */
-export const EXPERIMENTS = ["canonical", "bandit"] as const;
+export const EXPERIMENTS = ["canonical", "bandit", "token"] as const;
 
 /** A grid of more runs than this is run only with `--yes` (each run takes minutes). */
 export const MAX_RUNS_UNASKED = 200;
@@ -131,6 +135,10 @@ export async function sweepFromArgs(
     await banditFromArgs(args.slice(1));
     return undefined;
   }
+  if (args[0] === "token") {
+    await tokenFromArgs(args.slice(1));
+    return undefined;
+  }
   const req = await parseSweep(args, defaults);
   if (!req) return undefined;
   const { plan } = req;
@@ -196,6 +204,53 @@ async function banditFromArgs(args: readonly string[]): Promise<void> {
       digits: 4,
     }),
   );
+  for (const p of res.plots?.html ?? []) console.log(`plot: ${p}`);
+  for (const p of res.plots?.png ?? []) console.log(`png: ${p}`);
+}
+
+/**
+ * `deno task sweep token [--beta 0.1,0.5,2] [--seed 1,2,3] [--methods ppo,grpo]
+ * [--task file.json]`: the token-level exact sweep (experiments/token.ts).
+ */
+async function tokenFromArgs(args: readonly string[]): Promise<void> {
+  const parsed = parseOverrides(args, TOKEN_SWEEP_SCHEMA);
+  if (parsed.options.help) {
+    console.log(
+      "usage: deno task sweep token [--key value ...]\n" +
+        describeSchema(TOKEN_SWEEP_SCHEMA).map((l) => `  --${l}`).join("\n"),
+    );
+    return;
+  }
+  if (parsed.grid.length) throw new ConfigError(`--${parsed.grid[0]!.path} takes a single value`);
+  if (parsed.positional.length) {
+    throw new ConfigError(`unexpected argument ${JSON.stringify(parsed.positional[0])}`);
+  }
+  const c = tokenSweepConfig(parsed.overrides);
+  const task = await tokenSweepTask(c); // a bad task file fails before any work
+  const backend = await initBackend();
+  console.error(`backend: ${backend.backend} (${backend.device})`);
+  const root = `${parsed.options.results ?? "results"}/token`;
+  const png = Deno.env.get("RLHF_PNG") !== "0";
+  const res = await tokenSweep(c, { root, png }, { task, log: (m) => console.error(m) });
+  console.log(
+    formatTable(res.grouped, {
+      columns: [
+        "method",
+        "beta",
+        "n_runs",
+        "reward_gold_mean",
+        "oracle_reward",
+        "predicted_reward",
+        "kl_mean",
+        "oracle_kl",
+        "predicted_kl",
+        "kl_gap_mean",
+        "kl_off_mean",
+      ],
+      digits: 4,
+    }),
+  );
+  console.log(`summary: ${root}/summary.csv`);
   for (const p of res.plots?.html ?? []) console.log(`plot: ${p}`);
   for (const p of res.plots?.png ?? []) console.log(`png: ${p}`);
 }

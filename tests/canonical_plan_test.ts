@@ -168,12 +168,12 @@ const RULE_CASES: RefusedCommand[] = [
     // every grid point is checked before any work, and the error says which point
     args: ["--preset", "tiny", "--ppo.beta", "0,0.1", "--ppo.adaptiveKlTarget", "6"],
     process: true,
-    message: `at grid point --ppo.beta 0 --dpo.beta 0.1 --bon.n 1: ${ADAPTIVE_FROM_ZERO}`,
+    message: `at grid point --ppo.beta 0: ${ADAPTIVE_FROM_ZERO}`,
   },
   {
     args: ["--preset", "tiny", "--methods", "dpo", "--model.context", "24,8"],
     message:
-      "at grid point --ppo.beta 0.1 --dpo.beta 0.1 --bon.n 1 --model.context 8: a prompt of data.promptMaxTokens 8 + BOS + 6 new tokens + EOS needs model.context >= 16, but it is 8",
+      "at grid point --dpo.beta 0.1 --model.context 8: a prompt of data.promptMaxTokens 8 + BOS + 6 new tokens + EOS needs model.context >= 16, but it is 8",
   },
 ];
 

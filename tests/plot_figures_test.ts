@@ -170,11 +170,11 @@ Deno.test("frontierFigure() rejects bad interval columns in one line naming the 
     KitError,
     'column ci_kind row 0 is "sd"; allowed: t, bootstrap, none or empty',
   );
-  const badKl = withContract.derive({ kl_kind: () => "exact" });
+  const badKl = withContract.derive({ kl_kind: () => "guessed" });
   assertThrows(
     () => frontierFigure(badKl),
     KitError,
-    'column kl_kind row 0 is "exact"; allowed: analytic, sampled or empty',
+    'column kl_kind row 0 is "guessed"; allowed: analytic, sampled, exact or empty',
   );
   const badLevel = withContract.derive({ ci_level: () => 95 });
   assertThrows(

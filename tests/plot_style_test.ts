@@ -22,6 +22,7 @@ Deno.test("METHOD_STYLES gives every method its own colour, and fallbacks never 
     "oracle",
     "grpo",
     "dr_grpo",
+    "grpo_kl_reward",
     "rloo",
     "online_dpo",
     "kto",

@@ -60,7 +60,7 @@ Deno.test("deno task rerun refuses a bad command line or run directory with one 
     const slashed = await withId("id-slash", "ppo/beta0.1");
     const numeric = await withId("id-number", 7);
     const badMethod = await runDir(dir, "bad-method", good.id, {
-      "config.json": (await runConfigJson((c) => c.run.method = "kto")).text,
+      "config.json": (await runConfigJson((c) => c.run.method = "orpo")).text,
     });
     const file = join(dir, "a-file");
     await Deno.writeTextFile(file, "not a directory");
@@ -98,7 +98,7 @@ Deno.test("deno task rerun refuses a bad command line or run directory with one 
         args: [badMethod],
         message: `${
           cfg(badMethod)
-        }: run.method "kto" is not one of ppo, ppo_gt, dpo, cdpo, ipo, hinge, simpo, bon`,
+        }: run.method "orpo" is not one of ppo, ppo_gt, grpo, dr_grpo, rloo, online_dpo, dpo, cdpo, ipo, hinge, simpo, kto, bon`,
       },
       {
         // a config edited after the run: its key no longer matches the id

@@ -183,14 +183,14 @@ function canonicalCases(results: string): RefusedCommand[] {
     },
     // lists
     {
-      args: sweep("--methods", "dpo,kto"),
+      args: sweep("--methods", "dpo,orpo"),
       message:
-        '--methods dpo,kto: methods must be a list of "ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo", "bon", got "kto"',
+        '--methods dpo,orpo: methods must be a list of "ppo", "ppo_gt", "grpo", "dr_grpo", "rloo", "online_dpo", "dpo", "cdpo", "ipo", "hinge", "simpo", "kto", "bon", got "orpo"',
     },
     {
       args: sweep("--methods", ""),
       message:
-        '--methods : methods must be a list of "ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo", "bon", got []',
+        '--methods : methods must be a list of "ppo", "ppo_gt", "grpo", "dr_grpo", "rloo", "online_dpo", "dpo", "cdpo", "ipo", "hinge", "simpo", "kto", "bon", got []',
     },
     // grids: every value once
     {
@@ -208,7 +208,7 @@ function canonicalCases(results: string): RefusedCommand[] {
       args: sweep("--ppo.bta", "0.1"),
       process: true,
       message:
-        "unknown key --ppo.bta (did you mean --dpo.beta or --ppo.beta?); known keys in ppo: --ppo.iterations",
+        "unknown key --ppo.bta (did you mean --ppo.beta or --dpo.beta or --grpo.beta?); known keys in ppo: --ppo.iterations",
       partial: true,
     },
     {
@@ -278,7 +278,7 @@ function canonicalCases(results: string): RefusedCommand[] {
     {
       args: ["nosuchexp", "--results", results],
       process: true,
-      message: 'unknown experiment "nosuchexp"; known: canonical, bandit',
+      message: 'unknown experiment "nosuchexp"; known: canonical, bandit, token',
     },
     {
       args: sweep("extra"),
@@ -313,7 +313,7 @@ function canonicalCases(results: string): RefusedCommand[] {
       args: tiny,
       env: { RLHF_FAULT: "nan:bon:1" },
       message:
-        'RLHF_FAULT "nan:bon:1" names "bon", which is neither a method that trains (ppo, ppo_gt, dpo, cdpo, ipo, hinge, simpo) nor a run id',
+        'RLHF_FAULT "nan:bon:1" names "bon", which is neither a method that trains (ppo, ppo_gt, grpo, dr_grpo, rloo, online_dpo, dpo, cdpo, ipo, hinge, simpo, kto) nor a run id',
     },
     {
       args: tiny,
@@ -349,6 +349,26 @@ Deno.test("bad bandit sweep command lines are refused before any work", async ()
       },
       { args: bandit("--prompts", "2,3"), message: "--prompts takes a single value" },
       { args: bandit("extra"), message: 'unexpected argument "extra"' },
+    ], { untouched: [results] });
+  }, "sweep-cli-");
+});
+
+Deno.test("bad token sweep command lines are refused before any work", async () => {
+  await withTempDir(async (dir) => {
+    const results = join(dir, "results");
+    const token = (...args: string[]) => ["token", "--results", results, ...args];
+    await checkRefusedCommands("sweep", [
+      {
+        args: token("--methods", "ppo,orpo"),
+        message: "--methods ppo,orpo: methods must be a list of",
+        partial: true,
+      },
+      { args: token("--vocab", "2,3"), message: "--vocab takes a single value" },
+      {
+        args: token("--task", join(dir, "none.json"), "--methods", "ppo"),
+        message: `${join(dir, "none.json")}: file not found`,
+        partial: true,
+      },
     ], { untouched: [results] });
   }, "sweep-cli-");
 });

@@ -25,13 +25,40 @@ import {
   type PpoConfig,
 } from "../../lib/train/ppo.ts";
 import { DPO_CONFIG_SCHEMA, DPO_DEFAULTS, type DpoConfig } from "../../lib/train/dpo.ts";
+import { GRPO_CONFIG_SCHEMA, GRPO_DEFAULTS, type GrpoConfig } from "../../lib/train/grpo.ts";
+import {
+  checkRlooRules,
+  RLOO_CONFIG_SCHEMA,
+  RLOO_DEFAULTS,
+  type RlooConfig,
+} from "../../lib/train/rloo.ts";
+import {
+  ONLINE_DPO_CONFIG_SCHEMA,
+  ONLINE_DPO_DEFAULTS,
+  type OnlineDpoConfig,
+} from "../../lib/train/online_dpo.ts";
+import { KTO_CONFIG_SCHEMA, KTO_DEFAULTS, type KtoConfig } from "../../lib/train/kto.ts";
 import type { DpoLossName } from "../../lib/losses/dpo.ts";
 import { BROWN_CATEGORIES } from "../../lib/data/brown.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
 import { resolveConfig, type Schema } from "../../lib/util/schema.ts";
 
 /** Methods the experiment can run; each is one run per grid point. */
-export const METHODS = ["ppo", "ppo_gt", "dpo", "cdpo", "ipo", "hinge", "simpo", "bon"] as const;
+export const METHODS = [
+  "ppo",
+  "ppo_gt",
+  "grpo",
+  "dr_grpo",
+  "rloo",
+  "online_dpo",
+  "dpo",
+  "cdpo",
+  "ipo",
+  "hinge",
+  "simpo",
+  "kto",
+  "bon",
+] as const;
 /** A method name. */
 export type Method = (typeof METHODS)[number];
 
@@ -117,6 +144,33 @@ export interface DpoSection extends Omit<DpoConfig, "seed" | "lossType"> {
   cdpoEpsilon: number;
 }
 
+/** GRPO and Dr. GRPO: the trainer's config (its seed is the experiment's). */
+export type GrpoSection = Omit<GrpoConfig, "seed">;
+
+/** RLOO: the trainer's config (its seed is the experiment's). */
+export type RlooSection = Omit<RlooConfig, "seed">;
+
+/** Online DPO: the trainer's config (its seed is the experiment's) plus who labels the pairs. */
+export interface OdpoSection extends Omit<OnlineDpoConfig, "seed"> {
+  /**
+   * Who labels each sampled pair: `rm`, a Bradley–Terry draw on the reward model's own score
+   * (σ(r_φ(a) − r_φ(b)), what the reward model believes; online AI feedback), or
+   * `annotator`, the simulated people of the preference stage (`prefs.annotator`, `prefs.tau`,
+   * `prefs.nu`) on the hidden gold reward: online human feedback.
+   */
+  labeler: "rm" | "annotator";
+}
+
+/** KTO: the trainer's config (its seed is the experiment's) plus where its labels come from. */
+export interface KtoSection extends Omit<KtoConfig, "seed"> {
+  /**
+   * `pairs`: the preference pairs unpaired (chosen desirable, rejected undesirable);
+   * `annotator`: each distinct completion of those pairs labelled alone by a simulated
+   * person, desirable with probability σ((gold − mean SFT gold)/`prefs.tau`).
+   */
+  labels: "pairs" | "annotator";
+}
+
 /** Best-of-n. */
 export interface BonSection {
   /** Candidates per prompt. */
@@ -172,6 +226,14 @@ export interface CanonicalConfig {
   ppo: PpoSection;
   /** The DPO family. */
   dpo: DpoSection;
+  /** GRPO and Dr. GRPO. */
+  grpo: GrpoSection;
+  /** RLOO. */
+  rloo: RlooSection;
+  /** Online DPO. */
+  odpo: OdpoSection;
+  /** KTO. */
+  kto: KtoSection;
   /** Best-of-n. */
   bon: BonSection;
   /** Evaluation on held-out prompts. */
@@ -181,6 +243,10 @@ export interface CanonicalConfig {
 const { seed: _ppoSeed, ...PPO_FIELDS } = PPO_CONFIG_SCHEMA;
 const { seed: _dpoSeed, lossType: _dpoLoss, ...DPO_FIELDS } = DPO_CONFIG_SCHEMA;
 const { vocabSize: _modelVocab, ...MODEL_FIELDS } = MODEL_CONFIG_SCHEMA;
+const { seed: _grpoSeed, ...GRPO_FIELDS } = GRPO_CONFIG_SCHEMA;
+const { seed: _rlooSeed, ...RLOO_FIELDS } = RLOO_CONFIG_SCHEMA;
+const { seed: _odpoSeed, ...ODPO_FIELDS } = ONLINE_DPO_CONFIG_SCHEMA;
+const { seed: _ktoSeed, ...KTO_FIELDS } = KTO_CONFIG_SCHEMA;
 
 /** Field specs of {@link CanonicalConfig}. */
 export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
@@ -264,6 +330,28 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
       cdpoEpsilon: { type: "number", gt: 0, lt: 0.5, doc: "ε of the cdpo method" },
     } satisfies Schema<DpoSection>,
   },
+  grpo: { type: "section", doc: "GRPO and Dr. GRPO", schema: GRPO_FIELDS },
+  rloo: { type: "section", doc: "RLOO", schema: RLOO_FIELDS },
+  odpo: {
+    type: "section",
+    doc: "online DPO",
+    schema: {
+      ...ODPO_FIELDS,
+      labeler: { type: "enum", values: ["rm", "annotator"], doc: "who labels the sampled pairs" },
+    } satisfies Schema<OdpoSection>,
+  },
+  kto: {
+    type: "section",
+    doc: "KTO",
+    schema: {
+      ...KTO_FIELDS,
+      labels: {
+        type: "enum",
+        values: ["pairs", "annotator"],
+        doc: "unpaired preference pairs, or single completions labelled alone",
+      },
+    } satisfies Schema<KtoSection>,
+  },
   bon: {
     type: "section",
     doc: "best-of-n",
@@ -290,6 +378,10 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
 const { seed: _ps, ...PPO_TRAINER_DEFAULTS } = PPO_DEFAULTS;
 const { seed: _ds, lossType: _dl, ...DPO_TRAINER_DEFAULTS } = DPO_DEFAULTS;
 const { vocabSize: _mv, ...MODEL_DEFAULTS } = REFERENCE_MODEL;
+const { seed: _gs, ...GRPO_TRAINER_DEFAULTS } = GRPO_DEFAULTS;
+const { seed: _rs, ...RLOO_TRAINER_DEFAULTS } = RLOO_DEFAULTS;
+const { seed: _os, ...ODPO_TRAINER_DEFAULTS } = ONLINE_DPO_DEFAULTS;
+const { seed: _ks, ...KTO_TRAINER_DEFAULTS } = KTO_DEFAULTS;
 
 /**
  * The experiment's defaults: the trainers' defaults spread, plus the experiment's own
@@ -329,6 +421,10 @@ export const CANONICAL_DEFAULTS: CanonicalConfig = {
   rm: REWARD_MODEL_DEFAULTS,
   ppo: { ...PPO_TRAINER_DEFAULTS, valueInit: "reward" },
   dpo: { ...DPO_TRAINER_DEFAULTS, cdpoEpsilon: 0.1 },
+  grpo: GRPO_TRAINER_DEFAULTS,
+  rloo: RLOO_TRAINER_DEFAULTS,
+  odpo: { ...ODPO_TRAINER_DEFAULTS, labeler: "rm" },
+  kto: { ...KTO_TRAINER_DEFAULTS, labels: "pairs" },
   bon: { n: 4, selectBy: "proxy" },
   eval: { checkpointPrompts: 64, bootstrap: 1000 },
 };
@@ -394,7 +490,17 @@ export function checkCanonical(c: CanonicalConfig): void {
     );
   }
   // BOS + prompt + completion + the EOS the reward model reads its score at.
-  const newTokens = Math.max(c.data.maxNewTokens, c.ppo.maxNewTokens);
+  const online = [
+    ["grpo", c.grpo.maxNewTokens],
+    ["dr_grpo", c.grpo.maxNewTokens],
+    ["rloo", c.rloo.maxNewTokens],
+    ["online_dpo", c.odpo.maxNewTokens],
+  ] as const;
+  const newTokens = Math.max(
+    c.data.maxNewTokens,
+    c.ppo.maxNewTokens,
+    ...online.filter(([m]) => c.methods.includes(m)).map(([, n]) => n),
+  );
   const longest = 2 + c.data.promptMaxTokens + newTokens;
   if (longest > c.model.context) {
     throw new ConfigError(
@@ -403,4 +509,5 @@ export function checkCanonical(c: CanonicalConfig): void {
     );
   }
   if (c.methods.some((m) => m === "ppo" || m === "ppo_gt")) checkPpoRules(c.ppo, "ppo");
+  if (c.methods.includes("rloo")) checkRlooRules(c.rloo, "rloo");
 }

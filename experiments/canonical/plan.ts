@@ -2,8 +2,9 @@
  * From a preset and the command line to the list of runs — the canonical experiment's
  * grid, planned before any work:
  *
- *   preset grid + command line → axes → points (cartesian product) → one validated config
- *   per point → for each method, its run config and cache key → distinct runs, named.
+ *   preset grid + command line → axes → for each method, the points of the axes that can
+ *   change its runs (cartesian product; other methods' knobs left out) → one validated
+ *   config per point → its run config and cache key → distinct runs, named.
  *
  * Every rule is checked for every point here, so a bad combination fails at once with the
  * fields the user typed. A run's key hashes its run config and the keys of the upstream
@@ -92,8 +93,6 @@ export async function planSweep(
   const axes = mergeAxes(preset.grid, assigned);
   checkDistinct(axes);
   const base = resolveCanonical(preset.config, overrides);
-  const points = gridPoints(axes);
-  const configs = points.map((p) => configAt(base, p, axes.length > 0));
   const keyCache = new Map<string, Promise<RunKey>>();
   const keyOf = (method: Method, c: CanonicalConfig) => {
     const id = `${method} ${JSON.stringify(c)}`;
@@ -103,13 +102,23 @@ export async function planSweep(
   };
   const runs: PlannedRun[] = [];
   const seen = new Set<string>();
+  const configCache = new Map<string, CanonicalConfig>();
   for (const method of base.methods) {
+    const own = methodAxes(method, axes);
+    const points = gridPoints(own);
+    // Every point is checked before any key or label reads a neighbouring one.
+    const configs = points.map((p) => {
+      const id = JSON.stringify(p);
+      let c = configCache.get(id);
+      if (!c) configCache.set(id, c = configAt(base, p, axes.length > 0));
+      return c;
+    });
     for (let i = 0; i < points.length; i++) {
       const c = configs[i]!;
       const { key, runConfig, upstream } = await keyOf(method, c);
       if (seen.has(key)) continue;
       seen.add(key);
-      const labels = await runLabels(method, c, points[i]!, axes, base, keyOf);
+      const labels = await runLabels(method, c, points[i]!, own, base, keyOf);
       runs.push({
         id: runId(method, labels, axes, key),
         method,
@@ -148,6 +157,20 @@ export async function planRun(
     );
   }
   return { id, method, config: c, point: {}, runConfig, key, upstream, labels };
+}
+
+/**
+ * The axes that can change a method's runs: every axis but the other methods' knobs. A
+ * knob (`dpo.beta`, `grpo.beta`, `bon.n`, …) is read by its own methods only, so crossing
+ * it with another method's points would plan the same runs again; leaving it out keeps
+ * the grid a sum over methods rather than a product (the `full` preset has seven knob
+ * axes). The other fields an axis may set are still crossed: whether they change a run is
+ * decided by its key.
+ */
+export function methodAxes(method: Method, axes: readonly GridAxis[]): GridAxis[] {
+  const own = METHOD_SPECS[method].knob;
+  const knobs = new Set(Object.values(METHOD_SPECS).map((s) => s.knob as string));
+  return axes.filter((a) => a.path === own || !knobs.has(a.path));
 }
 
 /** The config of one grid point, checked; errors name the point when there is a grid. */

@@ -21,3 +21,4 @@ export * from "./token_task.ts";
 export * from "./token_task_file.ts";
 export * from "./tokenizer.ts";
 export * from "./tokenizer_api.ts";
+export * from "./unpaired_feedback.ts";

@@ -1,7 +1,7 @@
 /**
  * The notebook entry point: a session on the canonical experiment ({@link openSession}),
- * the exact bandit sweep, the tables and figures notebooks show, and display in Jupyter on
- * the Deno kernel.
+ * the exact bandit and token-level sweeps, the tables and figures notebooks show, and
+ * display in Jupyter on the Deno kernel.
  *
  * @module
  */
@@ -16,11 +16,15 @@ export {
   type DataConfig,
   type DpoSection,
   type EvalSection,
+  type GrpoSection,
+  type KtoSection,
   type Method,
   METHODS,
   type ModelSection,
+  type OdpoSection,
   type PpoSection,
   type PrefsConfig,
+  type RlooSection,
 } from "../../experiments/canonical/config.ts";
 export type { PlannedRun } from "../../experiments/canonical/plan.ts";
 export type { ConfigPatch } from "../../experiments/canonical/presets.ts";
@@ -46,3 +50,18 @@ export {
   banditSweepConfig,
   type BanditSweepResult,
 } from "../../experiments/bandit.ts";
+export {
+  predictLanding,
+  TOKEN_METHODS,
+  TOKEN_SWEEP_DEFAULTS,
+  tokenFigures,
+  type TokenMethod,
+  type TokenPrediction,
+  tokenSweep,
+  type TokenSweepConfig,
+  tokenSweepConfig,
+  type TokenSweepOptions,
+  type TokenSweepResult,
+  tokenSweepTask,
+  trainTokenMethod,
+} from "../../experiments/token.ts";

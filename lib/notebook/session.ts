@@ -41,6 +41,10 @@ import { METHOD_SPECS, type MethodRunConfig } from "../../experiments/canonical/
 import type { PpoRunConfig } from "../../experiments/canonical/methods/ppo.ts";
 import type { DpoRunConfig } from "../../experiments/canonical/methods/dpo.ts";
 import type { BonRunConfig } from "../../experiments/canonical/methods/bon.ts";
+import type { GrpoRunConfig } from "../../experiments/canonical/methods/grpo.ts";
+import type { RlooRunConfig } from "../../experiments/canonical/methods/rloo.ts";
+import type { OnlineDpoRunConfig } from "../../experiments/canonical/methods/online_dpo.ts";
+import type { KtoRunConfig } from "../../experiments/canonical/methods/kto.ts";
 import {
   type CanonicalData,
   goldSource,
@@ -59,17 +63,35 @@ import { readRunSamples } from "../sweep/run_tables.ts";
 /** Where the kit's repository is: results go to its `results/` unless told otherwise. */
 const REPO = new URL("../../", import.meta.url).pathname;
 
-export type { BonRunConfig, DpoRunConfig, MethodRunConfig, PpoRunConfig };
+export type {
+  BonRunConfig,
+  DpoRunConfig,
+  GrpoRunConfig,
+  KtoRunConfig,
+  MethodRunConfig,
+  OnlineDpoRunConfig,
+  PpoRunConfig,
+  RlooRunConfig,
+};
 
 /**
  * The run config each method's trainer takes: PPO's carries its `trainer` (a `PpoConfig`),
- * the DPO family's its `trainer` (a `DpoConfig`), best-of-n its `n`; every one its `eval`.
+ * GRPO's, RLOO's, online DPO's, the DPO family's and KTO's theirs, best-of-n its `n`;
+ * every one its `eval`.
  */
 export interface MethodRunConfigs {
   /** PPO against the reward model. */
   ppo: PpoRunConfig;
   /** PPO against the gold reward. */
   ppo_gt: PpoRunConfig;
+  /** GRPO. */
+  grpo: GrpoRunConfig;
+  /** Dr. GRPO. */
+  dr_grpo: GrpoRunConfig;
+  /** RLOO. */
+  rloo: RlooRunConfig;
+  /** Online DPO. */
+  online_dpo: OnlineDpoRunConfig;
   /** DPO. */
   dpo: DpoRunConfig;
   /** DPO with label smoothing ε. */
@@ -80,6 +102,8 @@ export interface MethodRunConfigs {
   hinge: DpoRunConfig;
   /** SimPO. */
   simpo: DpoRunConfig;
+  /** KTO. */
+  kto: KtoRunConfig;
   /** Best-of-n. */
   bon: BonRunConfig;
 }

@@ -15,7 +15,7 @@
  * | `ci_level`        | number in (0, 1)                | confidence level (default 0.95)                      |
  * | `n_seeds`         | integer                         | seeds behind the point (else `n_runs` is read)       |
  * | `n_prompts`       | integer                         | evaluation prompts per run                           |
- * | `kl_kind`         | `analytic` \| `sampled` or empty| how `kl` was obtained (empty: sampled)               |
+ * | `kl_kind`         | `analytic` \| `sampled` \| `exact` or empty | how `kl` was obtained (empty: sampled); `exact`: every response enumerated (the exact tasks) |
  *
  * `ci_kind`: `t` is the Student-t interval of the mean over seeds (mean ± t_{(1+level)/2,
  * k−1} · s/√k over k seeds); `bootstrap` is a percentile bootstrap over evaluation prompts
@@ -37,8 +37,11 @@ import { methodStyle, plainText } from "./style.ts";
 /** The interval behind a point's error bars. */
 export type IntervalKind = "t" | "bootstrap" | "none";
 
-/** How a point's KL was obtained. */
-export type KlKind = "analytic" | "sampled";
+/**
+ * How a point's KL was obtained: a closed form (best-of-n), samples, or an exact sum over
+ * every response (the enumerable tasks).
+ */
+export type KlKind = "analytic" | "sampled" | "exact";
 
 /** What is known about one row's uncertainty. */
 export interface RowUncertainty {
@@ -63,7 +66,7 @@ export interface UncertaintyOptions {
 }
 
 const KINDS: readonly IntervalKind[] = ["t", "bootstrap", "none"];
-const KL_KINDS: readonly KlKind[] = ["analytic", "sampled"];
+const KL_KINDS: readonly KlKind[] = ["analytic", "sampled", "exact"];
 
 function numbers(table: ColumnTable, name: string): (number | undefined)[] | undefined {
   if (!table.columnNames().includes(name)) return undefined;
@@ -112,7 +115,7 @@ export function readUncertainty(table: ColumnTable, opts: UncertaintyOptions): R
 
 /**
  * Each row's KL kind from the `kl_kind` column (empty or absent: `sampled`).
- * @throws KitError naming the row and value when it is neither `analytic` nor `sampled`.
+ * @throws KitError naming the row and value when it is not `analytic`, `sampled` or `exact`.
  */
 export function readKlKinds(table: ColumnTable): KlKind[] {
   const given = strings(table, "kl_kind");
@@ -206,7 +209,9 @@ export function uncertaintyCaption(rows: readonly CaptionRow[]): string {
   const analytic = kl.filter((r) => r.kl === "analytic");
   const prompts = promptRange(kl.filter((r) => r.kl === "sampled"));
   const sampled = `KL estimated from samples${prompts ? ` on ${prompts}` : ""}`;
-  if (analytic.length) {
+  if (kl.length && kl.every((r) => r.kl === "exact")) {
+    parts.push("KL exact: every response enumerated.");
+  } else if (analytic.length) {
     const bon = analytic.every((r) => methodStyle(String(r.method ?? "")).label === "best-of-n");
     parts.push(
       `Open markers: analytic KL (${bon ? "best-of-n: log n − (n−1)/n" : labels(analytic)})` +

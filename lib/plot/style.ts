@@ -40,6 +40,12 @@ export const METHOD_STYLES: Readonly<Record<string, MethodStyle>> = {
   ppo_gt: { label: "PPO (gold reward)", color: "#56B4E9", symbol: "hexagon", dash: "dot" },
   grpo: { label: "GRPO", color: "#009E73", symbol: "triangle-up", dash: "solid" },
   dr_grpo: { label: "Dr. GRPO", color: "#117733", symbol: "triangle-down", dash: "dash" },
+  grpo_kl_reward: {
+    label: "GRPO (k1 in reward)",
+    color: "#44AA99",
+    symbol: "triangle-left",
+    dash: "dot",
+  },
   rloo: { label: "RLOO", color: "#332288", symbol: "pentagon", dash: "solid" },
   online_dpo: { label: "online DPO", color: "#CC79A7", symbol: "square", dash: "dot" },
   dpo: { label: "DPO", color: "#D55E00", symbol: "square", dash: "solid" },

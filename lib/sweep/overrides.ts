@@ -316,9 +316,13 @@ function unknownKey<T>(schema: Schema<T>, key: string, section: string): ConfigE
   const fields = leafPaths(schema);
   const last = (p: string) => p.split(".").at(-1)!;
   const scored = [...fields, ...OPTION_NAMES]
-    .map((p) => ({ p, d: Math.min(editDistance(key, p), editDistance(last(key), last(p))) }))
+    .map((p) => {
+      const full = editDistance(key, p);
+      return { p, full, d: Math.min(full, editDistance(last(key), last(p))) };
+    })
     .filter(({ d }) => d <= Math.max(1, Math.floor(last(key).length / 3)))
-    .sort((a, b) => a.d - b.d || a.p.localeCompare(b.p));
+    // Equally close field names: the one in the section typed first (every method has a β).
+    .sort((a, b) => a.d - b.d || a.full - b.full || a.p.localeCompare(b.p));
   const close = scored.slice(0, 3).map(({ p }) => `--${p}`);
   const inSection = section ? fields.filter((p) => p.startsWith(`${section}.`)) : fields;
   const shown = inSection.slice(0, 40).map((p) => `--${p}`);

@@ -97,7 +97,7 @@ export interface Rollout {
   logProbs: Float32Array;
   /** log π_ref,τ(y_t), [B, T]. */
   refLogProbs: Float32Array;
-  /** V(s_t), [B, T]. */
+  /** V(s_t), [B, T]; 0 where the rollout was collected without a value model. */
   values: Float32Array;
   /** The chosen estimator of KL(π‖π_ref) per token, [B, T]. */
   klPerToken: Float32Array;
@@ -113,8 +113,11 @@ export interface RolloutSpec {
   policy: CausalLM;
   /** The frozen reference policy of the KL penalty. */
   ref: CausalLM;
-  /** The value model V(s_t). */
-  value: ScalarModel;
+  /**
+   * The value model V(s_t) (PPO); absent for the critic-free methods (GRPO, RLOO, online
+   * DPO, lib/train/group_rollout.ts), whose `values` are then 0.
+   */
+  value?: ScalarModel;
   /** Prompt token ids (with BOS), one completion each. */
   prompts: number[][];
   /** Maximum new tokens per completion. */
@@ -129,7 +132,11 @@ export interface RolloutSpec {
   rng: Rng;
 }
 
-/** Sample and read one batch of experience (no gradients). */
+/**
+ * Sample and read one batch of experience (no gradients): the one sampling and scoring
+ * path of every on-policy trainer (PPO here, the critic-free ones through
+ * lib/train/group_rollout.ts).
+ */
 export async function collectRollout(s: RolloutSpec): Promise<Rollout> {
   const t0 = performance.now();
   const sample = await s.policy.sample(s.prompts, {
@@ -150,7 +157,7 @@ export async function collectRollout(s: RolloutSpec): Promise<Rollout> {
       logProbs: gatherLogProbs(logits, targets).mul(mask), // [B, T]
       refLogProbs: gatherLogProbs(refLogits, targets).mul(mask), // [B, T]
       full: s.klEstimator === "full" ? fullKl(logits, refLogits).mul(mask) : tf.zeros([b, t]),
-      values: s.value.scores(inputs).mul(mask), // [B, T]
+      values: s.value ? s.value.scores(inputs).mul(mask) : tf.zeros([b, t]), // [B, T]
     };
   });
   const [logProbs, refLogProbs, full, values] = await Promise.all(

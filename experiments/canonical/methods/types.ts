@@ -99,7 +99,14 @@ export interface MethodRunConfig {
 /** One method (or a family of methods sharing a trainer). */
 export interface MethodSpec<R extends MethodRunConfig = MethodRunConfig> {
   /** The config field of the method's knob (β or n): always part of a run's name. */
-  knob: "ppo.beta" | "dpo.beta" | "bon.n";
+  knob:
+    | "ppo.beta"
+    | "grpo.beta"
+    | "rloo.beta"
+    | "odpo.beta"
+    | "dpo.beta"
+    | "kto.beta"
+    | "bon.n";
   /** Upstream stages whose keys enter the run's key. */
   inputs: readonly UpstreamStage[];
   /** The run config of one grid point: the one object the key, config.json and trainer use. */

@@ -2,7 +2,7 @@
  * The upstream chain every method run reads, in order:
  *
  *   data → base LM → SFT → preferences → reward model
- *                              └──→ reference log-probs of the pairs (DPO family only)
+ *                              └──→ reference log-probs of the pairs (DPO family and KTO)
  *
  * Each stage is cached by its key config and its inputs' keys (lib/sweep/stage_cache.ts),
  * so two grid points that agree on a stage's config share it, and a grid over an upstream
@@ -25,7 +25,7 @@ export type UpstreamStage = (typeof UPSTREAM_STAGES)[number];
 
 /**
  * Keys and directories of the finished upstream stages (`refs` only when a DPO-family
- * method runs at that point).
+ * method or KTO runs at that point).
  */
 export type Upstream = Record<Exclude<UpstreamStage, "refs">, StageResult> & {
   refs?: StageResult;
@@ -53,7 +53,7 @@ export async function runUpstream(
   const sft = await sftStage(root, c, data, base, log);
   const prefs = await prefsStage(root, c, data, sft, log);
   const rm = await rmStage(root, c, data, sft, prefs, log);
-  const needsRefs = c.methods.some((m) => DPO_FAMILY[m] !== undefined);
+  const needsRefs = c.methods.some((m) => DPO_FAMILY[m] !== undefined || m === "kto");
   const refs = needsRefs ? await refsStage(root, c, data, sft, prefs, log) : undefined;
   return { data, base, sft, prefs, rm, ...(refs ? { refs } : {}) };
 }

@@ -1,0 +1,64 @@
+/**
+ * What the on-policy methods without a critic (GRPO, Dr. GRPO, RLOO, online DPO) share in a
+ * run: the policy starts as a copy of the SFT model, checkpoints save it, training samples
+ * go to samples.jsonl, every rollout is also scored by the gold reward and the reward model
+ * (`reward/gold`, `reward/proxy`), checkpoints are evaluated on held-out prompts, and the
+ * run is gated as PPO is: `reward/gold` flat over the last fifth of its iterations.
+ *
+ * @module
+ */
+import type { CausalLM } from "../../../lib/models/causal_lm.ts";
+import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
+import type { MetricRow } from "../../../lib/train/metrics.ts";
+import type { OnlineRun } from "../../../lib/train/online_loop.ts";
+import { ppoConvergenceGate } from "../../../lib/eval/convergence.ts";
+import { gateNotes, type MethodContext, type Trained } from "./types.ts";
+
+/** The parts of a trainer's run every online method fills the same way. */
+export type OnlineRunParts = Omit<OnlineRun, "reward" | "rewardMetric">;
+
+/**
+ * Train an online method: `train` receives the run's common parts (policy, reference,
+ * monitors, prompts, sinks, checkpoint evaluation) and returns its rows.
+ * @param notes extra summary columns (e.g. the β the trainer used).
+ */
+export async function trainOnlineMethod(
+  ctx: MethodContext,
+  train: (parts: OnlineRunParts) => Promise<MetricRow[]>,
+  notes: Record<string, number | string | boolean | null> = {},
+): Promise<Trained> {
+  const policy: CausalLM = ctx.sft.clone(true);
+  const tok = ctx.data.tokenizer;
+  const samples: Record<string, unknown>[] = [];
+  ctx.record.checkpoints.save = (path, step) =>
+    saveCheckpoint(path, policy, {
+      tokenizer: tok.toJSON(),
+      meta: { stage: "run", run: ctx.runId, step },
+    });
+  try {
+    const rows = await train({
+      policy,
+      ref: ctx.sft,
+      monitors: { "reward/gold": ctx.gold, "reward/proxy": ctx.proxy },
+      prompts: ctx.data.trainPrompts,
+      onSamples: (ss) =>
+        ss.forEach((s) =>
+          samples.push({
+            kind: "train",
+            step: s.step,
+            prompt: tok.decode(s.prompt),
+            completion: tok.decode(s.response),
+            score: s.score,
+          })
+        ),
+      progress: ctx.label,
+      onRow: (row) => ctx.record.rows.push(row),
+      afterStep: (done) => ctx.record.checkpoints.afterStep(done),
+      evaluate: () => ctx.evaluateCheckpoint(policy),
+    });
+    return { rows, samples, policy, notes: { ...gateNotes(ppoConvergenceGate(rows)), ...notes } };
+  } catch (e) {
+    policy.dispose();
+    throw e;
+  }
+}

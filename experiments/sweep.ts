@@ -26,7 +26,7 @@ import { formatSeconds } from "../lib/util/progress.ts";
 import { CANONICAL_SCHEMA } from "./canonical/config.ts";
 import { runTimeLine, runTimeTable, stageTimeTable } from "./canonical/sweep_manifest.ts";
 import { CANONICAL_PRESETS, resolvePreset } from "./canonical/presets.ts";
-import { planSweep, resultsName, type SweepPlan, valueAt } from "./canonical/plan.ts";
+import { describePlan, planSweep, resultsName, type SweepPlan, valueAt } from "./canonical/plan.ts";
 import { checkSweep, executeSweep, type SweepResult } from "./canonical/execute.ts";
 import { runCli } from "./cli.ts";
 import { BANDIT_SWEEP_SCHEMA, banditSweep, banditSweepConfig } from "./bandit.ts";
@@ -107,9 +107,8 @@ export async function parseSweep(
     ...parsed.grid,
   ]);
   if (plan.runs.length > MAX_RUNS_UNASKED && !parsed.options.yes && !parsed.options.dryRun) {
-    const axes = plan.axes.map((a) => `${a.path} (${a.values.length})`).join(" × ");
     throw new ConfigError(
-      `this sweep plans ${plan.runs.length} runs (${axes || "no grid"}), more than ` +
+      `this sweep plans ${plan.runs.length} runs (${describePlan(plan)}), more than ` +
         `${MAX_RUNS_UNASKED}; check them with --dry-run, and pass --yes to run them`,
     );
   }
@@ -143,10 +142,7 @@ export async function sweepFromArgs(
   if (!req) return undefined;
   const { plan } = req;
   if (req.dryRun) {
-    const axes = plan.axes.map((a) => `${a.path} (${a.values.length})`).join(" × ");
-    console.log(
-      `${plan.runs.length} runs (preset ${plan.preset}${axes ? `; grid ${axes}` : ""}):`,
-    );
+    console.log(`${plan.runs.length} runs (preset ${plan.preset}: ${describePlan(plan)}):`);
     for (const r of plan.runs) console.log(r.id);
     return undefined;
   }

@@ -14,7 +14,7 @@ import {
   summariseAndPlot,
   SWEEP_RECORD,
 } from "../experiments/canonical/execute.ts";
-import { resultsName } from "../experiments/canonical/plan.ts";
+import { longestFirst, resultsName } from "../experiments/canonical/plan.ts";
 import { merge } from "../experiments/results_tools.ts";
 import { writeShardSummary } from "../lib/sweep/shard.ts";
 import { initBackend } from "../lib/backend/mod.ts";
@@ -58,8 +58,9 @@ Deno.test(`a grid of more than ${MAX_RUNS_UNASKED} runs needs --yes; --dry-run l
   const e = await assertRejects(
     () => req("--preset", "tiny", "--seed", seeds),
     ConfigError,
-    "this sweep plans 720 runs (ppo.beta (2) × dpo.beta (2) × bon.n (2) × seed (120)), " +
-      "more than 200; check them with --dry-run, and pass --yes to run them",
+    "this sweep plans 720 runs (ppo 240 (ppo.beta 2 × seed 120), dpo 240 (dpo.beta 2 × seed " +
+      "120), bon 240 (bon.n 2 × seed 120)), more than 200; check them with --dry-run, and pass " +
+      "--yes to run them",
   );
   assert(!e.message.includes("\n"));
   assertEquals((await req("--preset", "tiny", "--seed", seeds, "--yes")).plan.runs.length, 720);
@@ -185,7 +186,9 @@ Deno.test({
     const results = await Deno.makeTempDir({ prefix: "preflight-" });
     const r = await req("--preset", "tiny", "--methods", "bon", "--results", results);
     const root = join(results, "canonical_tiny");
-    const victim = join(root, r.plan.runs[0]!.id);
+    // the sweep starts the longest run first: that one fails
+    const [first, second] = longestFirst(r.plan.runs);
+    const victim = join(root, first!.id);
     const logs: string[] = [];
     const e = await withFsFault(
       { code: "ENOSPC", when: (p) => p.startsWith(join(victim, ".summary.csv.tmp")) },
@@ -200,7 +203,7 @@ Deno.test({
       `cannot write ${join(victim, "summary.csv")}: no space left on the device (ENOSPC)`,
     );
     // the sweep stopped at once: the second run never started
-    assert(!logs.some((l) => l.startsWith(`done ${r.plan.runs[1]!.id}`)), logs.join("\n"));
+    assert(!logs.some((l) => l.startsWith(`done ${second!.id}`)), logs.join("\n"));
     assertEquals(await exists(join(victim, "manifest.json")), false); // not published
     assertEquals(await incompleteFiles(root), []);
     // with space again the sweep finishes from the cache

@@ -173,6 +173,19 @@ export function methodAxes(method: Method, axes: readonly GridAxis[]): GridAxis[
   return axes.filter((a) => a.path === own || !knobs.has(a.path));
 }
 
+/**
+ * How a plan's runs add up, one entry per method: its run count and the axes with more
+ * than one value that can change its runs, e.g. `ppo 8 (ppo.beta 4 × seed 2)`.
+ */
+export function describePlan(plan: SweepPlan): string {
+  return plan.base.methods.map((m) => {
+    const n = plan.runs.filter((r) => r.method === m).length;
+    const axes = methodAxes(m, plan.axes).filter((a) => a.values.length > 1)
+      .map((a) => `${a.path} ${a.values.length}`).join(" × ");
+    return `${m} ${n}${axes ? ` (${axes})` : ""}`;
+  }).join(", ");
+}
+
 /** The config of one grid point, checked; errors name the point when there is a grid. */
 function configAt(base: CanonicalConfig, point: GridPoint, named: boolean): CanonicalConfig {
   try {

@@ -9,7 +9,7 @@ import { parseSweep } from "../experiments/sweep.ts";
 import { CANONICAL_DEFAULTS, resolveCanonical } from "../experiments/canonical/config.ts";
 import { CANONICAL_PRESETS, resolvePreset } from "../experiments/canonical/presets.ts";
 import { longestFirst, planRun, runCost } from "../experiments/canonical/plan.ts";
-import { PPO_DEFAULTS } from "../lib/train/ppo.ts";
+import { PPO_DEFAULTS } from "../lib/train/ppo_config.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import {
   checkRefusedCommands,

@@ -3,7 +3,8 @@ import { initBackend } from "../lib/backend/mod.ts";
 import { CausalLM } from "../lib/models/causal_lm.ts";
 import { ScalarModel } from "../lib/models/scalar_head.ts";
 import { responseBatch, type TokenPair } from "../lib/data/response_batch.ts";
-import { ppoConfig, trainPpo } from "../lib/train/ppo.ts";
+import { ppoConfig } from "../lib/train/ppo_config.ts";
+import { trainPpo } from "../lib/train/ppo.ts";
 import type { RewardSource } from "../lib/train/rollout.ts";
 import {
   cacheReferenceLogProbs,

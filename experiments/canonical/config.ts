@@ -23,7 +23,7 @@ import {
   PPO_CONFIG_SCHEMA,
   PPO_DEFAULTS,
   type PpoConfig,
-} from "../../lib/train/ppo.ts";
+} from "../../lib/train/ppo_config.ts";
 import { DPO_CONFIG_SCHEMA, DPO_DEFAULTS, type DpoConfig } from "../../lib/train/dpo.ts";
 import { GRPO_CONFIG_SCHEMA, GRPO_DEFAULTS, type GrpoConfig } from "../../lib/train/grpo.ts";
 import {

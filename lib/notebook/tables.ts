@@ -7,7 +7,7 @@
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import type { Rollout } from "../train/rollout.ts";
-import type { RolloutAdvantages } from "../train/ppo.ts";
+import type { RolloutAdvantages } from "../train/ppo_advantages.ts";
 
 /**
  * One completion of a rollout, one row per response token: the token, log π, log π_ref,
@@ -15,7 +15,7 @@ import type { RolloutAdvantages } from "../train/ppo.ts";
  * before and after whitening, and the return.
  * @param ro the rollout.
  * @param row which completion (0-based).
- * @param adv the rollout's advantages (`rolloutAdvantages` of lib/train/ppo.ts).
+ * @param adv the rollout's advantages (`rolloutAdvantages` of lib/train/ppo_advantages.ts).
  * @param pieceOf a token id's text (a tokenizer's `pieceOf`).
  */
 export function rolloutTokenTable(

@@ -17,6 +17,8 @@ export * from "./online_dpo.ts";
 export * from "./online_loop.ts";
 export * from "./perplexity.ts";
 export * from "./ppo.ts";
+export * from "./ppo_advantages.ts";
+export * from "./ppo_config.ts";
 export * from "./response_log_probs.ts";
 export * from "./reward_model.ts";
 export * from "./reward_scale.ts";

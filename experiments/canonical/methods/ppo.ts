@@ -7,7 +7,8 @@
  * @module
  */
 import type { CanonicalConfig, Method } from "../config.ts";
-import { type PpoConfig, trainPpo } from "../../../lib/train/ppo.ts";
+import type { PpoConfig } from "../../../lib/train/ppo_config.ts";
+import { trainPpo } from "../../../lib/train/ppo.ts";
 import { ScalarModel } from "../../../lib/models/scalar_head.ts";
 import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
 import { scaledRewardSource } from "../../../lib/train/reward_scale.ts";

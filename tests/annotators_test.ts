@@ -1,15 +1,9 @@
-import {
-  annotatorFromConfig,
-  bayesCeiling,
-  bradleyTerry,
-  davidson,
-  luceConditionalPCorrect,
-  noiseless,
-  type PairMode,
-  plackettLuce,
-  rankingToPairs,
-  sigmoid,
-} from "../lib/data/annotators.ts";
+import { annotatorFromConfig } from "../lib/data/annotator_config.ts";
+import { bayesCeiling, luceConditionalPCorrect } from "../lib/data/annotator_p_correct.ts";
+import { bradleyTerry, noiseless, plackettLuce } from "../lib/data/annotators.ts";
+import { davidson } from "../lib/data/davidson_ties.ts";
+import { type PairMode, rankingToPairs } from "../lib/data/annotator_pairs.ts";
+import { sigmoid } from "../lib/data/luce_model.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { assert, assertAlmostEquals, assertEquals, assertLess, assertThrows } from "./assert.ts";

@@ -4,13 +4,18 @@
  *
  * @module
  */
+export * from "./annotator_config.ts";
+export * from "./annotator_p_correct.ts";
+export * from "./annotator_pairs.ts";
 export * from "./annotators.ts";
 export * from "./bandit.ts";
 export * from "./bpe_tokenizer.ts";
 export * from "./brown.ts";
+export * from "./davidson_ties.ts";
 export * from "./detokenize.ts";
 export * from "./lm_batches.ts";
 export * from "./load_tokenizer.ts";
+export * from "./luce_model.ts";
 export * from "./preference_dataset.ts";
 export * from "./preference_pairs.ts";
 export * from "./preference_table.ts";

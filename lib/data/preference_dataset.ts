@@ -12,7 +12,8 @@ import { ConfigError, show } from "../util/errors.ts";
 import { Rng } from "../util/rng.ts";
 import { checkField } from "../util/schema.ts";
 import type { GoldReward } from "../rewards/types.ts";
-import type { Annotator, PairMode } from "./annotators.ts";
+import type { Annotator } from "./annotators.ts";
+import type { PairMode } from "./annotator_pairs.ts";
 import { type PreferenceRow, preferenceTable } from "./preference_table.ts";
 
 /** A sampled completion and whether the sampler stopped it with EOS (not at the length limit). */

@@ -9,14 +9,14 @@
  *   produce there. Tables without `chosen_finished`/`rejected_finished` columns (written
  *   before they existed) are read as finished, which is how they were used then.
  * - Ties are not preferences. A tie row has no chosen side; it is left out of training and
- *   of every accuracy (see lib/data/annotators.ts), as TRL users expect: TRL's reward and
+ *   of every accuracy (see lib/data/annotator_p_correct.ts), as TRL users expect: TRL's reward and
  *   DPO trainers have no tie likelihood, and the usual binarised preference sets (e.g.
  *   UltraFeedback's) drop ties before training.
  *
  * @module
  */
 import type * as aq from "arquero";
-import { bayesCeiling } from "./annotators.ts";
+import { bayesCeiling } from "./annotator_p_correct.ts";
 import { EOS_ID } from "./special_tokens.ts";
 import type { TokenPair } from "./response_batch.ts";
 import { ConfigError, show } from "../util/errors.ts";
@@ -103,7 +103,7 @@ export interface PreferenceStats {
 
 /**
  * Pairs, ties, the Bayes ceiling over untied pairs and the share of finished completions
- * of a preference table. Accuracy is over untied pairs (lib/data/annotators.ts), so the
+ * of a preference table. Accuracy is over untied pairs (lib/data/annotator_p_correct.ts), so the
  * ceiling is too.
  * @throws ConfigError when an untied row's p_correct is outside [0, 1] (or NaN while
  *   other rows have one), or every row is a tie.

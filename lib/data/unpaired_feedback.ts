@@ -16,7 +16,7 @@
  * @module
  */
 import type { TokenPair } from "./response_batch.ts";
-import { sigmoid } from "./annotators.ts";
+import { sigmoid } from "./luce_model.ts";
 import type { Rng } from "../util/rng.ts";
 import { checkField } from "../util/schema.ts";
 

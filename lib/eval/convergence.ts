@@ -37,7 +37,7 @@ export interface DpoGateOptions {
  *     passed ⇔ acc_DPO ≥ acc_RM − tolerance      (value = acc_DPO, threshold = acc_RM − tol)
  *
  * Both accuracies must be measured alike (untied held-out pairs, equal scores counting
- * half; see lib/data/annotators.ts): the reward model is what the same preferences teach a
+ * half; see lib/data/annotator_p_correct.ts): the reward model is what the same preferences teach a
  * per-completion scorer, so an implicit reward that stays well below it is undertrained.
  * Exceeding it passes.
  * @throws ConfigError when rmAccuracy or tolerance is outside [0, 1].

@@ -45,7 +45,7 @@ export type BradleyTerryLossResult = {
   loss: Scalar;
   /**
    * mean_b[ 1{r_c > r_r} + ½·1{r_c = r_r} ], scalar. Ties count half, like p_correct in
-   * lib/data/annotators.ts, so this accuracy is comparable to the Bayes ceiling.
+   * lib/data/annotator_p_correct.ts, so this accuracy is comparable to the Bayes ceiling.
    */
   accuracy: Scalar;
   /** mean_b[ r_c − r_r ], scalar (the reward margin, without m). */

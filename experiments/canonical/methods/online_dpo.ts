@@ -15,7 +15,8 @@
  */
 import type { CanonicalConfig, Method } from "../config.ts";
 import { type OnlineDpoConfig, trainOnlineDpo } from "../../../lib/train/online_dpo.ts";
-import { annotatorFromConfig, bradleyTerry } from "../../../lib/data/annotators.ts";
+import { annotatorFromConfig } from "../../../lib/data/annotator_config.ts";
+import { bradleyTerry } from "../../../lib/data/annotators.ts";
 import { evalConfig, type MethodRunConfig, type MethodSpec } from "./types.ts";
 import { trainOnlineMethod } from "./online.ts";
 

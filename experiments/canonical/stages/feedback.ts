@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type * as aq from "arquero";
 import type { CanonicalConfig } from "../config.ts";
 import { responseBatch, type TokenPair } from "../../../lib/data/response_batch.ts";
-import { annotatorFromConfig } from "../../../lib/data/annotators.ts";
+import { annotatorFromConfig } from "../../../lib/data/annotator_config.ts";
 import { preferenceStats, tokenPairs as encodePairs } from "../../../lib/data/preference_pairs.ts";
 import { buildPreferenceDataset } from "../../../lib/data/preference_dataset.ts";
 import {

@@ -1,10 +1,7 @@
 import { bradleyTerry, noiseless, plackettLuce } from "../lib/data/annotators.ts";
 import { buildPreferenceDataset, type CompletionSampler } from "../lib/data/preference_dataset.ts";
-import {
-  loadPreferences,
-  type PreferenceRow,
-  savePreferences,
-} from "../lib/data/preference_table.ts";
+import { loadPreferences, savePreferences } from "../lib/data/preference_table.ts";
+import type { PreferenceRow } from "../lib/data/preference_columns.ts";
 import { vaderReward } from "../lib/rewards/vader.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import { Rng } from "../lib/util/rng.ts";

@@ -1,10 +1,6 @@
-import {
-  loadPreferences,
-  type PreferenceRow,
-  preferenceTable,
-  savePreferences,
-  splitPreferences,
-} from "../lib/data/preference_table.ts";
+import { loadPreferences, preferenceTable, savePreferences } from "../lib/data/preference_table.ts";
+import type { PreferenceRow } from "../lib/data/preference_columns.ts";
+import { splitPreferences } from "../lib/data/preference_split.ts";
 import { ConfigError, FileFormatError } from "../lib/util/errors.ts";
 import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "./assert.ts";
 import { withTempDir, writeFileIn } from "./_bad_input.ts";

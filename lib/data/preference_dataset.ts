@@ -14,7 +14,8 @@ import { checkField } from "../util/schema.ts";
 import type { GoldReward } from "../rewards/types.ts";
 import type { Annotator } from "./annotators.ts";
 import type { PairMode } from "./annotator_pairs.ts";
-import { type PreferenceRow, preferenceTable } from "./preference_table.ts";
+import type { PreferenceRow } from "./preference_columns.ts";
+import { preferenceTable } from "./preference_table.ts";
 
 /** A sampled completion and whether the sampler stopped it with EOS (not at the length limit). */
 export interface SampledCompletion {

@@ -14,11 +14,8 @@ import { responseBatch, type TokenPair } from "../../../lib/data/response_batch.
 import { annotatorFromConfig } from "../../../lib/data/annotator_config.ts";
 import { preferenceStats, tokenPairs as encodePairs } from "../../../lib/data/preference_pairs.ts";
 import { buildPreferenceDataset } from "../../../lib/data/preference_dataset.ts";
-import {
-  loadPreferences,
-  savePreferences,
-  splitPreferences,
-} from "../../../lib/data/preference_table.ts";
+import { loadPreferences, savePreferences } from "../../../lib/data/preference_table.ts";
+import { splitPreferences } from "../../../lib/data/preference_split.ts";
 import { goldReward } from "../../../lib/rewards/mod.ts";
 import { ScalarModel } from "../../../lib/models/scalar_head.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../../lib/models/checkpoint.ts";

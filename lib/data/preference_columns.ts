@@ -1,0 +1,56 @@
+/**
+ * The columns of preference data, one row per labelled pair:
+ *
+ * | column        | type   | required | meaning                                          |
+ * |---------------|--------|----------|--------------------------------------------------|
+ * | prompt        | string | yes      | the prompt x                                     |
+ * | chosen        | string | yes      | the preferred completion y_w                     |
+ * | rejected      | string | yes      | the other completion y_l                         |
+ * | gold_chosen   | number | no       | gold reward r(x, y_w)                            |
+ * | gold_rejected | number | no       | gold reward r(x, y_l)                            |
+ * | p_correct     | number | no       | P(label agrees with the gold order), see annotator_p_correct.ts |
+ * | tie           | boolean| no       | the annotator declared no preference (default false) |
+ * | chosen_finished   | boolean | no   | y_w ended with EOS, not at the length limit (default true) |
+ * | rejected_finished | boolean | no   | y_l ended with EOS (default true)                |
+ *
+ * A tie row lists its two completions in an arbitrary order and has p_correct NaN. The
+ * defaults are how files written before these columns existed are read: no ties, and
+ * every completion taken as finished (which is how they were then used).
+ * Booleans are written `true`/`false` in CSV; the reader also takes 1/0 and empty (the
+ * default).
+ *
+ * @module
+ */
+
+/** One preference pair. Optional numbers may be NaN when unknown. */
+export interface PreferenceRow {
+  /** The prompt text the two completions continue. */
+  prompt: string;
+  /** The completion the annotator preferred (y_w). */
+  chosen: string;
+  /** The completion the annotator rejected (y_l). */
+  rejected: string;
+  /** Hidden gold reward of `chosen` (for analysis only; never trained on). */
+  gold_chosen?: number;
+  /** Hidden gold reward of `rejected`. */
+  gold_rejected?: number;
+  /** Probability that the label agrees with the gold reward order (see `annotator_p_correct.ts`). */
+  p_correct?: number;
+  /** The annotator declared no preference (default false). */
+  tie?: boolean;
+  /** `chosen` ended with EOS rather than at the length limit (default true). */
+  chosen_finished?: boolean;
+  /** `rejected` ended with EOS rather than at the length limit (default true). */
+  rejected_finished?: boolean;
+}
+
+/** Columns every preference table and file must have (non-empty strings). */
+export const REQUIRED_COLUMNS = ["prompt", "chosen", "rejected"] as const;
+/** Optional numeric columns, kept when present. */
+export const OPTIONAL_COLUMNS = ["gold_chosen", "gold_rejected", "p_correct"] as const;
+/** Optional boolean columns, kept when present; their value where missing. */
+export const BOOLEAN_COLUMNS = {
+  tie: false,
+  chosen_finished: true,
+  rejected_finished: true,
+} as const;

@@ -1,12 +1,12 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import {
   acquireLock,
-  hostName,
   LockHeldError,
   readLock,
   readLockState,
   withLock,
 } from "../lib/sweep/lock.ts";
+import { hostName } from "../lib/sweep/lock_holder.ts";
 
 Deno.test("a lock blocks a second holder and names the first", async () => {
   const dir = await Deno.makeTempDir();

@@ -25,27 +25,9 @@
  * @module
  */
 import { KitError } from "../util/errors.ts";
-
-/** What a lock file records about its holder. */
-export interface LockInfo {
-  /** Holder's process id. */
-  pid: number;
-  /** Holder's host name. */
-  hostname: string;
-  /** When the lock was taken (ISO 8601). */
-  time: string;
-  /** What the holder is doing, e.g. `stage ppo/3fa2…`. */
-  purpose: string;
-  /**
-   * The holder's process start time, to tell a reused pid from the holder: `/proc` clock
-   * ticks, or `ps:` and the start time `ps` prints.
-   */
-  pidStart?: string;
-  /** Unique per acquisition, so release never removes someone else's lock. */
-  token: string;
-  /** How often the holder touches the lock file (ms); its mtime is the last heartbeat. */
-  heartbeatMs?: number;
-}
+import type { LockInfo } from "./lock_holder.ts";
+import { readLockFile, takeOver, tryCreate } from "./_lock_file.ts";
+import { holderState, staleReason } from "./_lock_staleness.ts";
 
 /** A lock's holder and its last heartbeat (the lock file's modification time). */
 export interface LockState {
@@ -114,10 +96,6 @@ export interface LockOptions {
   log?: (message: string) => void;
 }
 
-/** How long an empty or unreadable lock file may exist before it counts as abandoned. */
-const UNREADABLE_STALE_MS = 30_000;
-let counter = 0;
-
 /**
  * Take the lock at `path`, creating its directory if needed.
  * @throws LockHeldError when held by a live process and `wait` is false or `timeoutMs` passed.
@@ -182,27 +160,6 @@ export async function readLockState(path: string): Promise<LockState> {
 }
 
 /**
- * Why a lock is stale, or undefined when it must be respected: its holder on this host is
- * gone, or its holder cannot be seen and its heartbeat (age `ageMs`) is older than
- * `staleMs`, or the file is unreadable and older than 30 s (a holder that died while
- * creating it).
- */
-function staleReason(
-  holder: LockInfo | undefined,
-  ageMs: number,
-  staleMs: number,
-): string | undefined {
-  const age = `its last heartbeat was ${(ageMs / 1000).toFixed(0)} s ago`;
-  if (!holder) {
-    return ageMs > UNREADABLE_STALE_MS ? `the file is unreadable and ${age}` : undefined;
-  }
-  const state = holderState(holder);
-  if (state === "gone") return "that process is gone";
-  if (state === "alive") return undefined;
-  return ageMs > staleMs ? `${age} (timeout ${(staleMs / 1000).toFixed(0)} s)` : undefined;
-}
-
-/**
  * Whether the holder's process still runs. Anything that cannot be decided, including
  * holders on other hosts, counts as alive so that a lock is never stolen from a live run
  * (a lock with such a holder expires by its heartbeat instead).
@@ -211,84 +168,9 @@ export function processAlive(holder: Pick<LockInfo, "pid" | "hostname" | "pidSta
   return holderState(holder) !== "gone";
 }
 
-/**
- * Whether a holder runs: `unknown` for another host or where nothing can tell. On this
- * host it is decided from `/proc/<pid>/stat` where Deno may read it (`--allow-all`), else
- * by probing the pid with SIGURG (ignored by default; needs an unscoped `--allow-run`),
- * else from `ps -o stat=,lstart= -p <pid>` (needs `--allow-run=ps`). `/proc` and `ps` also
- * tell a reused pid by its start time.
- */
-function holderState(
-  holder: Pick<LockInfo, "pid" | "hostname" | "pidStart">,
-): "alive" | "gone" | "unknown" {
-  if (holder.hostname !== hostName()) return "unknown";
-  const proc = procState(holder.pid);
-  if (proc === "gone") return "gone";
-  if (proc !== "unknown") return sameStart(holder.pidStart, proc.start) ? "alive" : "gone";
-  try {
-    Deno.kill(holder.pid, "SIGURG");
-    // it exists; ps tells a zombie or a reused pid where it may run
-    const ps = psState(holder.pid);
-    if (typeof ps === "object") return sameStart(holder.pidStart, ps.start) ? "alive" : "gone";
-    return ps === "gone" ? "gone" : "alive";
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return "gone"; // ESRCH: no such process
-  }
-  const ps = psState(holder.pid);
-  if (ps === "gone" || ps === "unknown") return ps;
-  return sameStart(holder.pidStart, ps.start) ? "alive" : "gone";
-}
-
-/** Whether two recorded start times may be the same process (unknown or other kinds: yes). */
-function sameStart(recorded: string | undefined, now: string | undefined): boolean {
-  if (recorded === undefined || now === undefined) return true;
-  if (recorded.startsWith("ps:") !== now.startsWith("ps:")) return true;
-  return recorded === now;
-}
-
-/** This machine's host name, or `unknown-host` without `--allow-sys`. */
-export function hostName(): string {
-  try {
-    return Deno.hostname();
-  } catch {
-    return "unknown-host";
-  }
-}
-
 function describeHolder(h: LockInfo | undefined): string {
   if (!h) return "an unknown process (the lock file is empty or unreadable)";
   return `pid ${h.pid} on ${h.hostname} since ${h.time}${h.purpose ? ` (${h.purpose})` : ""}`;
-}
-
-async function tryCreate(
-  path: string,
-  purpose: string,
-  heartbeatMs: number,
-): Promise<LockInfo | undefined> {
-  const start = ownStartTime();
-  const info: LockInfo = {
-    pid: Deno.pid,
-    hostname: hostName(),
-    time: new Date().toISOString(),
-    purpose,
-    ...(start !== undefined ? { pidStart: start } : {}),
-    token: `${Deno.pid}-${Date.now()}-${counter++}`,
-    heartbeatMs,
-  };
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { write: true, createNew: true, mode: 0o644 });
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) return undefined;
-    throw e;
-  }
-  try {
-    await file.write(new TextEncoder().encode(JSON.stringify(info) + "\n"));
-    await file.sync().catch(() => {});
-  } finally {
-    file.close();
-  }
-  return info;
 }
 
 function makeLock(
@@ -331,105 +213,4 @@ function makeLock(
       if (holder?.token === info.token) await Deno.remove(path).catch(() => {});
     },
   };
-}
-
-async function readLockFile(
-  path: string,
-): Promise<{ holder?: LockInfo; raw?: string; ageMs: number }> {
-  let raw: string;
-  let ageMs = 0;
-  try {
-    raw = await Deno.readTextFile(path);
-    const mtime = (await Deno.stat(path)).mtime;
-    ageMs = mtime ? Date.now() - mtime.getTime() : 0;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return { ageMs };
-    throw e;
-  }
-  try {
-    const v = JSON.parse(raw) as LockInfo;
-    if (typeof v.pid === "number" && typeof v.hostname === "string") {
-      return { holder: v, raw, ageMs };
-    }
-  } catch {
-    // half-written by a holder that is creating it right now, or died doing so
-  }
-  return { raw, ageMs };
-}
-
-/**
- * Remove a stale lock without racing another process doing the same: move it aside
- * (atomic, only one mover wins), then check that what we moved is the stale lock we
- * judged; if a fresh lock slipped in meanwhile, put it back.
- * @returns whether the stale lock was removed by us.
- */
-async function takeOver(path: string, staleRaw: string): Promise<boolean> {
-  const aside = `${path}.stale-${Deno.pid}-${counter++}`;
-  try {
-    await Deno.rename(path, aside);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-  const moved = await Deno.readTextFile(aside).catch(() => "");
-  const ours = moved === staleRaw;
-  if (!ours) await Deno.link(aside, path).catch(() => {});
-  await Deno.remove(aside).catch(() => {});
-  return ours;
-}
-
-/**
- * What `/proc` says about a pid: gone (no such process, or a zombie: dead but not yet
- * reaped by its parent), alive with its start time (field 22 of `/proc/<pid>/stat`, clock
- * ticks), or unknown (no procfs, or Deno needs `--allow-all` to read it).
- */
-function procState(pid: number): "gone" | "unknown" | { start: string | undefined } {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // the command name (field 2) is in parentheses and may contain spaces
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[0] === "Z" ? "gone" : { start: rest[19] };
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) return "unknown";
-    try {
-      Deno.statSync("/proc/self/stat");
-      return "gone"; // procfs is there and readable, the pid is not
-    } catch {
-      return "unknown";
-    }
-  }
-}
-
-/**
- * What `ps` says about a pid: gone (not listed, or a zombie), alive with its start time
- * (`ps:` and `lstart`), or unknown (no `ps`, or no permission to run it).
- */
-function psState(pid: number): "gone" | "unknown" | { start: string } {
-  let out: Deno.CommandOutput;
-  try {
-    out = new Deno.Command("ps", {
-      args: ["-o", "stat=,lstart=", "-p", String(pid)],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).outputSync();
-  } catch {
-    return "unknown";
-  }
-  const line = new TextDecoder().decode(out.stdout).trim();
-  if (!line) return out.code === 1 ? "gone" : "unknown";
-  const cut = line.indexOf(" ");
-  if (line.startsWith("Z")) return "gone";
-  return { start: `ps:${line.slice(cut + 1).trim()}` };
-}
-
-let ownStart: string | undefined | null = null;
-
-/** This process's start time, once: from `/proc`, else `ps`, else unknown. */
-function ownStartTime(): string | undefined {
-  if (ownStart !== null) return ownStart;
-  const proc = procState(Deno.pid);
-  if (typeof proc === "object" && proc.start !== undefined) return ownStart = proc.start;
-  const ps = psState(Deno.pid);
-  return ownStart = typeof ps === "object" ? ps.start : undefined;
 }

@@ -11,6 +11,7 @@ export * from "./grid.ts";
 export * from "./hash.ts";
 export * from "./json_file.ts";
 export * from "./lock.ts";
+export * from "./lock_holder.ts";
 export * from "./overrides.ts";
 export * from "./paths.ts";
 export * from "./permissions.ts";

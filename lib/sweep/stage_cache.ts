@@ -31,7 +31,8 @@ import { join } from "node:path";
 import { ConfigError, FileFormatError, show } from "../util/errors.ts";
 import { writeTextAtomic } from "../util/atomic_write.ts";
 import { hashKey } from "./hash.ts";
-import { acquireLock, hostName, type LockOptions } from "./lock.ts";
+import { acquireLock, type LockOptions } from "./lock.ts";
+import { hostName } from "./lock_holder.ts";
 import { checksumMismatch, type Checksums, directoryChecksums } from "./checksums.ts";
 
 /** The marker file of a finished stage: {@link DoneMarker} as JSON. */

@@ -19,7 +19,8 @@
  * @module
  */
 import { join } from "node:path";
-import { hostName, processAlive } from "./lock.ts";
+import { hostName } from "./lock_holder.ts";
+import { processAlive } from "./lock.ts";
 
 /** A leftover is removed once untouched this long (and its owner is gone): 60 s. */
 export const IDLE_MS = 60_000;
@@ -30,7 +31,7 @@ export const PROFILE_IDLE_MS = 3_600_000;
 const RESULTS_PATTERNS: readonly RegExp[] = [
   /^\..+\.tmp-(\d+)-\d+$/, // lib/util/atomic_write.ts
   /^\..+\.tmp-(\d+)\.png$/, // lib/plot/png.ts
-  /^\..+\.stale-(\d+)-\d+$/, // lock.ts: a stale lock moved aside
+  /^\..+\.stale-(\d+)-\d+$/, // _lock_file.ts: a stale lock moved aside
   /^\..+\.discarded-(\d+)$/, // stage_cache.ts: a corrupt stage moved aside
   /^\..+\.(?:publish|replaced)-(\d+)$/, // a run being published or replaced
   /^\.write-probe-(\d+)$/, // resources.ts: the writability probe

@@ -7,12 +7,10 @@
  * without passing its checksums.
  */
 import { join } from "node:path";
+import { CheckpointKeeper, POLICY_CHECKPOINT } from "../lib/sweep/checkpoint_keeper.ts";
+import { FAILURE_DIR, readFailure } from "../lib/sweep/run_failure.ts";
+import { publishRun } from "../lib/sweep/publish_run.ts";
 import {
-  CheckpointKeeper,
-  FAILURE_DIR,
-  POLICY_CHECKPOINT,
-  publishRun,
-  readFailure,
   readRunSummary,
   type RecordedRunSpec,
   recordRun,

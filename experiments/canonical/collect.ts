@@ -23,7 +23,8 @@ import { planRun, type SweepPlan } from "./plan.ts";
 import { applyPoint } from "../../lib/sweep/grid.ts";
 import { readJson } from "../../lib/sweep/json_file.ts";
 import { isRunId } from "../../lib/sweep/paths.ts";
-import { readFailure, readRunSummary } from "../../lib/sweep/run_record.ts";
+import { readFailure } from "../../lib/sweep/run_failure.ts";
+import { readRunSummary } from "../../lib/sweep/run_record.ts";
 import { flattenConfig } from "../../lib/sweep/run_tables.ts";
 
 /** What {@link collectSummary} found. */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+export * from "./checkpoint_keeper.ts";
 export * from "./checksums.ts";
 export * from "./grid.ts";
 export * from "./hash.ts";
@@ -16,8 +17,10 @@ export * from "./overrides.ts";
 export * from "./paths.ts";
 export * from "./permissions.ts";
 export * from "./pool.ts";
+export * from "./publish_run.ts";
 export * from "./resources.ts";
 export * from "./results_table.ts";
+export * from "./run_failure.ts";
 export * from "./run_record.ts";
 export * from "./run_tables.ts";
 export * from "./shard.ts";

@@ -4,7 +4,7 @@
  *
  * - merge joins the per-shard `summary.shard-i-of-n.csv` files of a sharded sweep into
  *   `summary.csv`, then writes `summary_by_method.csv` and the plots. It checks coverage
- *   first (lib/sweep/shard.ts `checkShards`): every shard of one grid, each file as its
+ *   first (lib/sweep/shard_check.ts `checkShards`): every shard of one grid, each file as its
  *   shard wrote it, no failed run. A missing, duplicated, stale or mismatched shard is
  *   refused with one line naming it, unless `--allow-partial`: then the rest is merged and
  *   the missing runs are listed (and recorded in `merge.json`);
@@ -20,7 +20,7 @@
 import { basename, dirname, join } from "node:path";
 import * as aq from "arquero";
 import { readCsvTable, writeCsvTable } from "../lib/sweep/results_table.ts";
-import { checkShards } from "../lib/sweep/shard.ts";
+import { checkShards } from "../lib/sweep/shard_check.ts";
 import { checkRunId, checkUserPath } from "../lib/sweep/paths.ts";
 import { sweepTempFiles } from "../lib/sweep/temp_files.ts";
 import { writeJson } from "../lib/sweep/json_file.ts";

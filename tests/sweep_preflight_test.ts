@@ -16,7 +16,7 @@ import {
 } from "../experiments/canonical/execute.ts";
 import { longestFirst, resultsName } from "../experiments/canonical/plan.ts";
 import { merge } from "../experiments/results_tools.ts";
-import { writeShardSummary } from "../lib/sweep/shard.ts";
+import { writeShardSummary } from "../lib/sweep/shard_record.ts";
 import { initBackend } from "../lib/backend/mod.ts";
 import { ConfigError, KitError, ResourceError } from "../lib/util/errors.ts";
 import { withFsFault } from "./_fs_fault.ts";

@@ -7,14 +7,9 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "./assert.ts";
-import {
-  checkShards,
-  gridHash,
-  parseShard,
-  shardFiles,
-  shardItems,
-  writeShardSummary,
-} from "../lib/sweep/shard.ts";
+import { checkShards } from "../lib/sweep/shard_check.ts";
+import { gridHash, shardFiles, writeShardSummary } from "../lib/sweep/shard_record.ts";
+import { parseShard, shardItems } from "../lib/sweep/shard_assignment.ts";
 import { sha256Hex } from "../lib/sweep/checksums.ts";
 import { applyPoint, gridPoints } from "../lib/sweep/grid.ts";
 import { ConfigError, FileFormatError } from "../lib/util/errors.ts";

@@ -22,7 +22,7 @@
  */
 import { ConfigError, show } from "../util/errors.ts";
 import { allowed, checkField, type FieldSpec, type Schema } from "../util/schema.ts";
-import { parseShard, type Shard } from "./shard.ts";
+import { parseShard, type Shard } from "./shard_assignment.ts";
 import type { GridAxis } from "./grid.ts";
 
 /** Options that steer the sweep rather than the experiment's config. */

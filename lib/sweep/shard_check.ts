@@ -1,151 +1,19 @@
 /**
- * Splitting a sweep across machines: `--shard i/n` runs every n-th grid point starting at
- * i, so a Slurm array (`--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`) or a
- * Kubernetes Indexed Job (`--shard $JOB_COMPLETION_INDEX/<completions>`) covers the grid
- * exactly once.
- *
- * Points are assigned by their index in the expanded grid, which is a pure function of the
- * experiment and its arguments (see `expandGrid`), so every shard computes the same
- * assignment without talking to the others, and shards differ in size by at most one.
- *
- * Each shard leaves `summary.shard-i-of-n.csv` and a record beside it
- * (`summary.shard-i-of-n.json`, {@link ShardRecord}): the grid's hash, the shard's index
- * and count, the run ids it was meant to produce (and the whole grid's), its failed runs,
- * and the CSV's SHA-256. `deno task merge` ({@link checkShards}) merges only a complete set
- * of untouched shards of one grid, and names what is missing, duplicated, stale or
- * mismatched.
+ * Checking a sharded sweep's shard files before `deno task merge` merges them
+ * ({@link checkShards}): only a complete set of untouched shards of one grid is merged, and
+ * what is missing, duplicated, stale or mismatched is named. The files are those of
+ * shard_record.ts; which runs a shard holds, shard_assignment.ts.
  *
  * @module
  */
 import { join } from "node:path";
 import type { ColumnTable } from "arquero";
-import { writeBytesAtomic, writeTextAtomic } from "../util/atomic_write.ts";
-import { ConfigError, FileFormatError, show } from "../util/errors.ts";
+import { FileFormatError, show } from "../util/errors.ts";
 import { sha256Hex } from "./checksums.ts";
-import { hashKey } from "./hash.ts";
 import { checkRunId, isRunId } from "./paths.ts";
 import { readCsvTable } from "./results_table.ts";
-
-/** One shard of `count`: this process runs the points with `index mod count == index`. */
-export interface Shard {
-  /** 0-based shard index, `0 <= index < count`. */
-  index: number;
-  /** Number of shards. */
-  count: number;
-}
-
-const SHARD_FORMAT = "i/n with integers 0 <= i < n (e.g. 0/4)";
-
-/**
- * Parse `"i/n"`.
- * @throws ConfigError naming the value and the format when it is not `i/n` with `0 <= i < n`.
- * @example
- * ```ts
- * import { parseShard } from "./shard.ts";
- * const s = parseShard("1/4");
- * if (s.index !== 1 || s.count !== 4) throw new Error();
- * ```
- */
-export function parseShard(text: string): Shard {
-  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new ConfigError(`--shard must be ${SHARD_FORMAT}, got ${show(text)}`);
-  const shard = { index: Number(m[1]), count: Number(m[2]) };
-  checkShard(shard.index, shard.count, text);
-  return shard;
-}
-
-function checkShard(index: number, count: number, given: unknown): void {
-  const ok = Number.isSafeInteger(index) && Number.isSafeInteger(count) && count >= 1 &&
-    index >= 0 && index < count;
-  if (!ok) {
-    throw new ConfigError(`--shard must be ${SHARD_FORMAT}, got ${show(given)}`);
-  }
-}
-
-/**
- * The items of shard `index` of `count`: those at positions `p` with `p mod count == index`.
- * Over `index = 0 .. count-1` the shards partition `items`, each item in exactly one.
- * @param items the full, deterministically ordered list (e.g. the expanded grid).
- * @param index shard index, `0 <= index < count`.
- * @param count number of shards.
- * @returns a new array, in the original order.
- */
-export function shardItems<T>(items: readonly T[], index: number, count: number): T[] {
-  checkShard(index, count, `${index}/${count}`);
-  return items.filter((_, p) => p % count === index);
-}
-
-// ---------------------------------------------------------------------------------------
-// Shard summaries and their records: what `deno task merge` checks before it merges.
-
-/** The record written beside a shard's summary CSV (`summary.shard-i-of-n.json`). */
-export interface ShardRecord {
-  /** Format of this record. */
-  format: 1;
-  /** The grid's identity: a hash of the run ids of the whole grid (ids carry config keys). */
-  grid: string;
-  /** Shard index. */
-  index: number;
-  /** Number of shards. */
-  count: number;
-  /** Run ids of the whole grid, in plan order (shard i has those at positions ≡ i mod n). */
-  gridRuns: string[];
-  /** Run ids this shard was meant to produce. */
-  runs: string[];
-  /** Runs of this shard that failed (absent from its CSV). */
-  failed: string[];
-  /** The CSV's columns. */
-  columns: string[];
-  /** SHA-256 of the CSV's bytes. */
-  sha256: string;
-  /** When the shard finished (ISO 8601). */
-  written: string;
-}
-
-/** File names of shard `index` of `count`: its summary CSV and its record. */
-export function shardFiles(index: number, count: number): { csv: string; record: string } {
-  const stem = `summary.shard-${index}-of-${count}`;
-  return { csv: `${stem}.csv`, record: `${stem}.json` };
-}
-
-/** The grid hash of a list of run ids (order-free). */
-export function gridHash(runIds: readonly string[]): Promise<string> {
-  return hashKey([...runIds].sort());
-}
-
-/**
- * Write a shard's summary rows (CSV, atomically) and then its record, which commits it: a
- * shard killed in between leaves a CSV without a record, which merge refuses.
- * @param root the experiment's results directory.
- * @param table the shard's summary (one row per finished run, a `run_id` column).
- * @param o the grid (all run ids, plan order), this shard, and its failed runs.
- */
-export async function writeShardSummary(
-  root: string,
-  table: ColumnTable,
-  o: { gridRuns: readonly string[]; index: number; count: number; failed: readonly string[] },
-): Promise<ShardRecord> {
-  const files = shardFiles(o.index, o.count);
-  const columns = table.numCols() ? table.columnNames() : ["run_id"];
-  let csv = table.numCols() ? table.toCSV() : "run_id";
-  if (!csv.endsWith("\n")) csv += "\n";
-  const bytes = new TextEncoder().encode(csv);
-  await writeBytesAtomic(join(root, files.csv), bytes);
-  const record: ShardRecord = {
-    format: 1,
-    grid: await gridHash(o.gridRuns),
-    index: o.index,
-    count: o.count,
-    gridRuns: [...o.gridRuns],
-    runs: shardItems(o.gridRuns, o.index, o.count),
-    failed: [...o.failed],
-    columns,
-    sha256: await sha256Hex(bytes),
-    written: new Date().toISOString(),
-  };
-  await writeTextAtomic(join(root, files.record), JSON.stringify(record, null, 2) + "\n");
-  return record;
-}
+import { shardItems } from "./shard_assignment.ts";
+import { shardFiles, type ShardRecord } from "./shard_record.ts";
 
 /** What {@link checkShards} found. */
 export interface ShardCheck {

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import * as aq from "arquero";
 import { makeBanditTask } from "../lib/data/bandit.ts";
-import { trainBanditDpo, trainBanditPpo } from "../lib/train/bandit.ts";
+import { trainBanditDpo, trainBanditPpo } from "../lib/train/bandit_ppo.ts";
 import type { MetricRow } from "../lib/train/metrics.ts";
 import { ipoOptimalLogPolicy, oracleFrontier, oracleStats } from "../lib/eval/oracle.ts";
 import { tabularStats } from "../lib/data/bandit.ts";

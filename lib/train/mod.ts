@@ -4,7 +4,7 @@
  * @module
  */
 export * from "./adamw.ts";
-export * from "./bandit.ts";
+export * from "./bandit_ppo.ts";
 export * from "./dpo.ts";
 export * from "./group_rollout.ts";
 export * from "./grpo.ts";

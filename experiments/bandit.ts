@@ -9,7 +9,8 @@
 import { join } from "node:path";
 import * as aq from "arquero";
 import { makeBanditTask } from "../lib/data/bandit.ts";
-import { trainBanditDpo, trainBanditPpo } from "../lib/train/bandit_ppo.ts";
+import { trainBanditDpo } from "../lib/train/bandit_dpo.ts";
+import { trainBanditPpo } from "../lib/train/bandit_ppo.ts";
 import type { MetricRow } from "../lib/train/metrics.ts";
 import { ipoOptimalLogPolicy, oracleFrontier, oracleStats } from "../lib/eval/oracle.ts";
 import { tabularStats } from "../lib/data/bandit.ts";

@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/mod.ts";
 import { drawBanditPreferences, makeBanditTask, tabularStats } from "../lib/data/bandit.ts";
 import { ipoOptimalLogPolicy, optimalLogPolicy, oracleStats } from "../lib/eval/oracle.ts";
-import { trainBanditDpo, trainBanditPpo } from "../lib/train/bandit_ppo.ts";
+import { trainBanditDpo } from "../lib/train/bandit_dpo.ts";
+import { trainBanditPpo } from "../lib/train/bandit_ppo.ts";
 import type { MetricRow } from "../lib/train/metrics.ts";
 import { ConfigError } from "../lib/util/errors.ts";
 import {

@@ -4,6 +4,8 @@
  * @module
  */
 export * from "./adamw.ts";
+export type { BanditResult } from "./_bandit_policy.ts";
+export * from "./bandit_dpo.ts";
 export * from "./bandit_ppo.ts";
 export * from "./dpo.ts";
 export * from "./group_rollout.ts";

@@ -1,7 +1,7 @@
 /**
  * Byte-pair encoding (Sennrich et al. 2016, "Neural Machine Translation of Rare Words with
  * Subword Units"), byte-level as in GPT-2 (Radford et al. 2019): learning merges from word
- * counts, and applying them to one word.
+ * counts, applying them to one word, and reading saved merges back.
  *
  * Also the byte-level helpers: GPT-2's printable byte alphabet and UTF-8 checks.
  *
@@ -12,6 +12,7 @@
  * @module
  */
 import { SPECIAL_TOKENS } from "./special_tokens.ts";
+import { preview } from "./_tokenizer_file.ts";
 
 /** Id of byte 0; byte `b` has id `BYTE_OFFSET + b`. */
 export const BYTE_OFFSET: number = SPECIAL_TOKENS.length;
@@ -184,6 +185,45 @@ export const BYTE_CHARS: readonly string[] = (() => {
   let next = 256;
   return Array.from({ length: 256 }, (_, b) => String.fromCharCode(printable(b) ? b : next++));
 })();
+
+/**
+ * The merges of a saved BPE tokenizer as `[left, right]` id pairs: each entry is two pieces
+ * in GPT-2's byte alphabet ({@link BYTE_CHARS}) separated by one space, each piece a byte or
+ * made by an earlier merge, and no merge makes a piece that already has an id.
+ * @param merges the `merges` field of the parsed JSON.
+ * @param bad throws the FileFormatError that names the source and what is wrong.
+ */
+export function mergesFromJson(merges: unknown, bad: (what: string) => never): number[][] {
+  if (!Array.isArray(merges)) {
+    return bad(`merges must be an array of "left right" strings, got ${preview(merges)}`);
+  }
+  if (merges.length > PAIR_BASE - FIRST_MERGE_ID) {
+    bad(
+      `merges has ${merges.length} entries, more than the ${PAIR_BASE - FIRST_MERGE_ID} allowed`,
+    );
+  }
+  const ids = new Map<string, number>(BYTE_CHARS.map((c, b) => [c, b + BYTE_OFFSET]));
+  const pairs = merges.map((m, i): number[] => {
+    const parts = typeof m === "string" ? m.split(" ") : [];
+    if (parts.length !== 2) {
+      return bad(`merges[${i}] must be two pieces separated by one space, got ${preview(m)}`);
+    }
+    const [left, right] = parts as [string, string];
+    const a = ids.get(left);
+    const b = ids.get(right);
+    if (a === undefined || b === undefined) {
+      const missing = a === undefined ? left : right;
+      return bad(`merges[${i}] uses ${preview(missing)}, which no earlier merge or byte makes`);
+    }
+    const first = ids.get(left + right);
+    if (first !== undefined) {
+      bad(`merges[${i}] makes ${preview(left + right)}, which id ${first} already is`);
+    }
+    ids.set(left + right, FIRST_MERGE_ID + i);
+    return [a, b];
+  });
+  return pairs;
+}
 
 /** Record that word `i` contains `key` (a word is processed whole, so checking the last suffices). */
 function addWhere(where: Map<number, number[]>, key: number, i: number): void {

@@ -22,10 +22,10 @@ import type { CoverageReport, DecodeOptions, Tokenizer } from "./tokenizer_api.t
 import {
   applyMerges,
   BYTE_CHARS,
-  BYTE_OFFSET,
   concatBytes,
   FIRST_MERGE_ID,
   learnMerges,
+  mergesFromJson,
   PAIR_BASE,
   wholeChars,
   wordSymbols,
@@ -299,36 +299,7 @@ export class BpeTokenizer implements Tokenizer {
     if (o.format !== BPE_TOKENIZER_FORMAT) {
       bad(`format must be ${JSON.stringify(BPE_TOKENIZER_FORMAT)}, got ${preview(o.format)}`);
     }
-    const merges = o.merges;
-    if (!Array.isArray(merges)) {
-      return bad(`merges must be an array of "left right" strings, got ${preview(merges)}`);
-    }
-    if (merges.length > PAIR_BASE - FIRST_MERGE_ID) {
-      bad(
-        `merges has ${merges.length} entries, more than the ${PAIR_BASE - FIRST_MERGE_ID} allowed`,
-      );
-    }
-    const ids = new Map<string, number>(BYTE_CHARS.map((c, b) => [c, b + BYTE_OFFSET]));
-    const pairs = merges.map((m, i): number[] => {
-      const parts = typeof m === "string" ? m.split(" ") : [];
-      if (parts.length !== 2) {
-        return bad(`merges[${i}] must be two pieces separated by one space, got ${preview(m)}`);
-      }
-      const [left, right] = parts as [string, string];
-      const a = ids.get(left);
-      const b = ids.get(right);
-      if (a === undefined || b === undefined) {
-        const missing = a === undefined ? left : right;
-        return bad(`merges[${i}] uses ${preview(missing)}, which no earlier merge or byte makes`);
-      }
-      const first = ids.get(left + right);
-      if (first !== undefined) {
-        bad(`merges[${i}] makes ${preview(left + right)}, which id ${first} already is`);
-      }
-      ids.set(left + right, FIRST_MERGE_ID + i);
-      return [a, b];
-    });
-    return new BpeTokenizer(pairs);
+    return new BpeTokenizer(mergesFromJson(o.merges, bad));
   }
 
   /** Write the tokenizer as JSON to `path` atomically (temp file, then rename). */

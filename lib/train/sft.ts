@@ -88,14 +88,14 @@ export async function trainSft(run: SftRun): Promise<SftResult> {
   const keepBest = (run.keepBest ?? false) && (run.val?.length ?? 0) > 0;
   let valPpl: number | undefined;
   let best: { ppl: number; step: number; weights: Map<string, Tensor> } | undefined;
-  const remember = async (step: number, ppl: number) => {
+  const remember = (step: number, ppl: number) => {
     if (!keepBest || (best && !(ppl < best.ppl))) return;
     const weights = new Map([...model.params].map(([k, v]) => [k, tf.keep(v.clone())]));
     if (best) tf.dispose([...best.weights.values()]);
     best = { ppl, step, weights };
   };
   try {
-    if (keepBest) await remember(0, (await perplexity(model, run.val!)).ppl);
+    if (keepBest) remember(0, (await perplexity(model, run.val!)).ppl);
     const rows = await runLoop({
       config: c,
       label: run.progress ?? "sft",
@@ -123,7 +123,7 @@ export async function trainSft(run: SftRun): Promise<SftResult> {
         if (!run.val?.length) return undefined;
         const { ppl, nll } = await perplexity(model, run.val);
         valPpl = ppl;
-        await remember(step, ppl);
+        remember(step, ppl);
         return { "val/loss": nll, "val/ppl": ppl };
       },
     });

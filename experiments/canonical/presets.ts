@@ -38,26 +38,46 @@ export interface Preset {
 /** The named presets, in the order `--help` lists them. */
 export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
   quick: {
-    doc: "a few minutes on 2 cores: notebooks and smoke runs",
+    doc: "a few minutes on 2 cores: notebooks and smoke runs (the default's recipe, smaller)",
     set: {
+      methods: ["ppo", "grpo", "rloo", "dpo", "bon"],
       checkpointEvery: 10,
-      data: { vocabSize: 1000 },
+      data: { vocabSize: 4000, trainPrompts: 1000, evalPrompts: 128 },
       model: { dModel: 64, context: 24 },
-      base: { steps: 150, warmupSteps: 10, evalEvery: 0 },
-      sft: { steps: 60, lr: 1e-3, minLr: 1e-4, warmupSteps: 5, evalEvery: 0 },
-      rm: { steps: 80, warmupSteps: 5, evalEvery: 0 },
+      base: { steps: 600, warmupSteps: 20, evalEvery: 0 },
+      // Early stopping keeps the step that reads held-out reviews best (stages/lm.ts).
+      sft: { steps: 100, lr: 3e-4, minLr: 3e-5, warmupSteps: 5, evalEvery: 10 },
+      prefs: { prompts: 400, k: 6 },
+      // About one epoch of the untied training pairs.
+      rm: { steps: 150, warmupSteps: 5, evalEvery: 0 },
       ppo: {
-        iterations: 8,
+        iterations: 12,
         rolloutBatch: 32,
         maxNewTokens: 10,
         epochs: 2,
         lr: 5e-4,
         sampleEvery: 4,
+        evalEvery: 3,
       },
-      dpo: { steps: 40, warmupSteps: 5 },
+      // One epoch of the reward model's pairs, at a rate that ends at half its peak.
+      dpo: { steps: 150, warmupSteps: 5, minLr: 2.5e-4, evalEvery: 50 },
       // The online methods sample as many completions per iteration as PPO (32).
-      grpo: { iterations: 8, promptsPerIteration: 4, maxNewTokens: 10, lr: 5e-4, sampleEvery: 4 },
-      rloo: { iterations: 8, promptsPerIteration: 8, maxNewTokens: 10, lr: 5e-4, sampleEvery: 4 },
+      grpo: {
+        iterations: 12,
+        promptsPerIteration: 4,
+        maxNewTokens: 10,
+        lr: 5e-4,
+        sampleEvery: 4,
+        evalEvery: 3,
+      },
+      rloo: {
+        iterations: 12,
+        promptsPerIteration: 8,
+        maxNewTokens: 10,
+        lr: 5e-4,
+        sampleEvery: 4,
+        evalEvery: 3,
+      },
       odpo: {
         iterations: 16,
         promptsPerIteration: 16,
@@ -66,51 +86,61 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
         maxNewTokens: 10,
         sampleEvery: 4,
       },
-      kto: { steps: 40, warmupSteps: 5 },
+      kto: { steps: 150, warmupSteps: 5, minLr: 2.5e-4 },
     },
     grid: {
-      "ppo.beta": [0.05, 0.5],
-      "dpo.beta": [0.1, 0.5],
+      "ppo.beta": [0.05, 0.3],
+      "dpo.beta": [0.05, 0.3],
       "bon.n": [1, 4, 16],
-      "grpo.beta": [0.05, 0.5],
-      "rloo.beta": [0.05, 0.5],
-      "odpo.beta": [0.1, 0.5],
-      "kto.beta": [0.1, 0.5],
+      "grpo.beta": [0.05, 0.3],
+      "rloo.beta": [0.05, 0.3],
+      "odpo.beta": [0.05, 0.3],
+      "kto.beta": [0.05, 0.3],
     },
   },
   default: {
-    doc: "deno task reproduce: the canonical experiment",
+    doc: "deno task reproduce: the canonical experiment, three seeds",
     extends: "quick",
     set: {
-      methods: ["ppo", "ppo_gt", "grpo", "rloo", "dpo", "ipo", "bon"],
-      data: { vocabSize: 3000, trainPrompts: 2000, evalPrompts: 128, maxNewTokens: 16 },
-      model: { dModel: 96, context: 28 },
-      base: { steps: 1500, warmupSteps: 50, evalEvery: 500 },
-      // About three epochs of the reviews training split at a third of the base LM's peak
-      // rate: lr 1e-3 bottoms out after two epochs and more steps overfit its 13 documents.
-      sft: { steps: 120, lr: 3e-4, minLr: 3e-5, warmupSteps: 5, evalEvery: 20 },
-      // k = 12 gives 66 pairs a prompt, ~46k untied training pairs: measured against k = 4
-      // (4.3k pairs), held-out accuracy 0.805 → 0.862 of a 0.93 ceiling and Spearman(RM,
-      // gold) 0.44 → 0.75; k = 8 reached 0.69–0.71.
-      prefs: { prompts: 1500, k: 12, spearmanSamples: 256 },
-      // About one epoch of the untied pairs: train accuracy stays at the ceiling, not above.
-      rm: { steps: 1600, evalEvery: 400 },
-      ppo: { iterations: 24, rolloutBatch: 48, epochs: 4, maxNewTokens: 16 },
-      dpo: { steps: 150 },
+      methods: ["ppo", "ppo_gt", "grpo", "rloo", "dpo", "bon"],
+      data: { trainPrompts: 2000, evalPrompts: 512, maxNewTokens: 16 },
+      model: { context: 28 },
+      base: { steps: 2000, warmupSteps: 50, evalEvery: 1000 },
+      sft: { steps: 150 },
+      // k = 8 gives 28 pairs a prompt: ~21k untied pairs after the annotators' ties.
+      prefs: { prompts: 1000, k: 8, spearmanSamples: 256 },
+      // About one epoch of the untied training pairs: train accuracy stays near the ceiling.
+      rm: { steps: 560, evalEvery: 140 },
+      ppo: { iterations: 24, rolloutBatch: 48, epochs: 4, maxNewTokens: 16, evalEvery: 4 },
+      // The reward model's label budget: one epoch of the same training pairs.
+      dpo: { steps: 560, evalEvery: 140 },
       // 48 completions per iteration and 4 passes, as PPO's rollouts.
-      grpo: { iterations: 24, promptsPerIteration: 6, epochs: 4, maxNewTokens: 16 },
-      rloo: { iterations: 24, promptsPerIteration: 12, epochs: 4, maxNewTokens: 16 },
+      grpo: {
+        iterations: 24,
+        promptsPerIteration: 6,
+        epochs: 4,
+        maxNewTokens: 16,
+        evalEvery: 4,
+      },
+      rloo: {
+        iterations: 24,
+        promptsPerIteration: 12,
+        epochs: 4,
+        maxNewTokens: 16,
+        evalEvery: 4,
+      },
       odpo: { iterations: 48, promptsPerIteration: 24, maxNewTokens: 16 },
-      kto: { steps: 150 },
+      kto: { steps: 560 },
     },
     grid: {
-      "ppo.beta": [0.02, 0.05, 0.1, 0.3],
-      "dpo.beta": [0.05, 0.1, 0.3, 1],
-      "bon.n": [1, 2, 4, 8, 16, 32],
-      "grpo.beta": [0.02, 0.05, 0.1, 0.3],
-      "rloo.beta": [0.02, 0.05, 0.1, 0.3],
-      "odpo.beta": [0.05, 0.1, 0.3, 1],
-      "kto.beta": [0.05, 0.1, 0.3, 1],
+      seed: [1, 2, 3],
+      "ppo.beta": [0.05, 0.3],
+      "dpo.beta": [0.05, 0.3],
+      "bon.n": [1, 4, 16, 64],
+      "grpo.beta": [0.05, 0.3],
+      "rloo.beta": [0.05, 0.3],
+      "odpo.beta": [0.05, 0.3],
+      "kto.beta": [0.05, 0.3],
     },
   },
   full: {
@@ -161,6 +191,7 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
     doc: "seconds: tests of the sweep machinery (resume, shards, faults)",
     extends: "quick",
     set: {
+      methods: ["ppo", "dpo", "bon"],
       checkpointEvery: 2,
       // Whole words: a 300-token BPE vocabulary spells text out nearly letter by letter.
       data: {

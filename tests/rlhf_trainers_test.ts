@@ -9,6 +9,7 @@ import type { RewardSource } from "../lib/train/rollout.ts";
 import {
   cacheReferenceLogProbs,
   dpoConfig,
+  implicitRewardAccuracy,
   refLogProbsFromJSON,
   refLogProbsToJSON,
   selectCachedPairs,
@@ -157,6 +158,48 @@ Deno.test("trainDpo() raises the implicit-reward accuracy and margin", async () 
   assertGreater(rows.at(-1)!["rewards/margin"]!, rows[0]!["rewards/margin"]!);
   assertGreater(res.valAccuracy!, 0.9);
   assertGreater(Math.LN2, rows.at(-1)!["loss/dpo"]!);
+  policy.dispose();
+  ref.dispose();
+});
+
+Deno.test("trainDpo({valSubset}) reads the first pairs before the last step and all at the end", async () => {
+  const policy = CausalLM.create(tiny, 5);
+  const ref = policy.clone(false);
+  const val = await cacheReferenceLogProbs(ref, goodPairs(12, 5));
+  const config = dpoConfig({
+    steps: 6,
+    batchSize: 8,
+    lr: 3e-3,
+    beta: 0.5,
+    evalEvery: 3,
+    logEvery: 3,
+  });
+  const seen: Record<number, number> = {};
+  const res = await trainDpo({
+    policy,
+    ref,
+    train: goodPairs(32, 4),
+    val,
+    config,
+    valSubset: 5,
+    // the same weights, read by hand on the first 5 pairs and on all 12
+    evaluate: async (step) => {
+      seen[step] = await implicitRewardAccuracy(
+        policy,
+        selectCachedPairs(val, [0, 1, 2, 3, 4]),
+        config,
+      );
+      seen[-step] = await implicitRewardAccuracy(policy, val, config);
+      return {};
+    },
+    progress: false,
+  });
+  const acc = Object.fromEntries(
+    res.rows.filter((r) => "val/accuracy" in r).map((r) => [r.step, r["val/accuracy"]!]),
+  );
+  assertEquals(acc[3], seen[3]);
+  assertEquals(acc[6], seen[-6]);
+  assertEquals(res.valAccuracy, seen[-6]);
   policy.dispose();
   ref.dispose();
 });

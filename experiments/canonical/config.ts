@@ -173,8 +173,13 @@ export interface KtoSection extends Omit<KtoConfig, "seed"> {
 
 /** Best-of-n. */
 export interface BonSection {
-  /** Candidates per prompt. */
+  /** Candidates per prompt, at most `poolSize`. */
   n: number;
+  /**
+   * Candidates drawn and scored once per seed and shared by every n of a grid (best-of-n
+   * takes the first n of each prompt's pool): set it to the grid's largest n.
+   */
+  poolSize: number;
   /** Rank candidates by the reward model ("proxy") or the gold reward. */
   selectBy: "proxy" | "gold";
 }
@@ -186,6 +191,11 @@ export interface EvalSection {
    * `data.evalPrompts`); the final evaluation reads all of them.
    */
   checkpointPrompts: number;
+  /**
+   * Held-out preference pairs of each checkpoint's implicit-reward accuracy (DPO family);
+   * the final accuracy reads them all.
+   */
+  checkpointPairs: number;
   /** Bootstrap resamples of a run's per-prompt rewards (its standard error and interval). */
   bootstrap: number;
 }
@@ -357,6 +367,12 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     doc: "best-of-n",
     schema: {
       n: { type: "number", int: true, min: 1, doc: "candidates per prompt" },
+      poolSize: {
+        type: "number",
+        int: true,
+        min: 1,
+        doc: "candidates drawn once per seed and shared by every n (the largest n)",
+      },
       selectBy: { type: "enum", values: ["proxy", "gold"], doc: "what ranks the candidates" },
     } satisfies Schema<BonSection>,
   },
@@ -369,6 +385,12 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
         int: true,
         min: 1,
         doc: "held-out prompts per checkpoint evaluation",
+      },
+      checkpointPairs: {
+        type: "number",
+        int: true,
+        min: 1,
+        doc: "held-out pairs per checkpoint's implicit-reward accuracy",
       },
       bootstrap: { type: "number", int: true, min: 100, doc: "bootstrap resamples per run" },
     } satisfies Schema<EvalSection>,
@@ -425,8 +447,8 @@ export const CANONICAL_DEFAULTS: CanonicalConfig = {
   rloo: RLOO_TRAINER_DEFAULTS,
   odpo: { ...ODPO_TRAINER_DEFAULTS, labeler: "rm" },
   kto: { ...KTO_TRAINER_DEFAULTS, labels: "pairs" },
-  bon: { n: 4, selectBy: "proxy" },
-  eval: { checkpointPrompts: 64, bootstrap: 1000 },
+  bon: { n: 4, poolSize: 16, selectBy: "proxy" },
+  eval: { checkpointPrompts: 64, checkpointPairs: 512, bootstrap: 1000 },
 };
 
 /** The full transformer config of a point: its shape with the data's vocabulary (derived). */
@@ -509,5 +531,11 @@ export function checkCanonical(c: CanonicalConfig): void {
     );
   }
   if (c.methods.some((m) => m === "ppo" || m === "ppo_gt")) checkPpoRules(c.ppo, "ppo");
+  if (c.methods.includes("bon") && c.bon.n > c.bon.poolSize) {
+    throw new ConfigError(
+      `bon.n (${c.bon.n}) must be <= bon.poolSize (${c.bon.poolSize}): best-of-n takes the ` +
+        `first n of a pool of bon.poolSize candidates; raise --bon.poolSize to the largest n`,
+    );
+  }
   if (c.methods.includes("rloo")) checkRlooRules(c.rloo, "rloo");
 }

@@ -275,12 +275,14 @@ function runId(
  * ones to finish are short (both cores stay busy to the end). Read off the run config by
  * the fields trainers share: PPO-style (`iterations × rolloutBatch × (epochs + 2)` sampled
  * tokens, each read by policy, reference and value), preference-style (`steps × batchSize × 2`
- * sequences) or best-of-n (`n` samples per held-out prompt); plus the final evaluation.
+ * sequences) or best-of-n (the pool's draw for the run whose n is the pool's size, nothing
+ * for the others, which read it); plus the final evaluation.
  */
 export function runCost(r: PlannedRun): number {
   const rc = r.runConfig as unknown as {
     trainer?: Record<string, number>;
     n?: number;
+    poolSize?: number;
     eval: { maxNewTokens: number };
   };
   const t = rc.trainer ?? {};
@@ -292,7 +294,8 @@ export function runCost(r: PlannedRun): number {
   } else if (t.steps && t.batchSize) {
     cost += t.steps * t.batchSize * 2 * tokens * 3; // forward and backward of both sequences
   }
-  if (rc.n) cost += rc.n * prompts * tokens;
+  // Best-of-n: the run of the largest n draws the shared pool; the others read it.
+  if (rc.n) cost += rc.n === rc.poolSize ? rc.n * prompts * tokens : 0;
   return cost;
 }
 

@@ -111,7 +111,7 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
       prefs: { prompts: 1000, k: 8, spearmanSamples: 256 },
       // About one epoch of the untied training pairs: train accuracy stays near the ceiling.
       rm: { steps: 560, evalEvery: 140 },
-      ppo: { iterations: 24, rolloutBatch: 48, epochs: 4, maxNewTokens: 16, evalEvery: 4 },
+      ppo: { iterations: 24, rolloutBatch: 48, epochs: 4, maxNewTokens: 16, evalEvery: 6 },
       // The reward model's label budget: one epoch of the same training pairs.
       dpo: { steps: 560, evalEvery: 140 },
       // 48 completions per iteration and 4 passes, as PPO's rollouts.
@@ -120,17 +120,18 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
         promptsPerIteration: 6,
         epochs: 4,
         maxNewTokens: 16,
-        evalEvery: 4,
+        evalEvery: 6,
       },
       rloo: {
         iterations: 24,
         promptsPerIteration: 12,
         epochs: 4,
         maxNewTokens: 16,
-        evalEvery: 4,
+        evalEvery: 6,
       },
       odpo: { iterations: 48, promptsPerIteration: 24, maxNewTokens: 16 },
       kto: { steps: 560 },
+      bon: { poolSize: 64 },
     },
     grid: {
       seed: [1, 2, 3],
@@ -213,6 +214,7 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
       odpo: { iterations: 2, promptsPerIteration: 8, minibatchSize: 8, maxNewTokens: 6 },
       kto: { steps: 4, batchSize: 8, logEvery: 2 },
       eval: { checkpointPrompts: 8, bootstrap: 100 },
+      bon: { poolSize: 4 },
     },
     grid: {
       "ppo.beta": [0.1, 1],

@@ -181,6 +181,8 @@ export function executeRun(
         record,
         label: `${r.method} ${"n" in r.labels ? `n=${r.labels.n}` : `β=${r.labels.beta}`}`,
         runId: r.id,
+        cacheRoot,
+        log,
       };
       const disarm = faultStep === undefined ? undefined : armNanFault(faultStep);
       try {

@@ -14,3 +14,4 @@ export * from "./rank.ts";
 export * from "./text_metrics.ts";
 export * from "./token_fixed_points.ts";
 export * from "./token_oracle.ts";
+export * from "./best_of_n_pool.ts";

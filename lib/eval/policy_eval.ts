@@ -72,7 +72,7 @@ export interface PolicyEvalSpec {
 }
 
 /** A bar over `total` prompts when a label is given, else a silent one. */
-function promptBar(label: string | undefined, total: number): Progress {
+export function promptBar(label: string | undefined, total: number): Progress {
   return new Progress({ label: label ?? "", total, quiet: label === undefined });
 }
 
@@ -120,7 +120,10 @@ export async function evaluatePolicy(s: PolicyEvalSpec): Promise<PolicyEval> {
     bar.update(samples.length);
   }
   bar.finish();
-  return { metrics: summarise(samples, klSum / samples.length, nllSum / tokenCount), samples };
+  return {
+    metrics: summariseSamples(samples, klSum / samples.length, nllSum / tokenCount),
+    samples,
+  };
 }
 
 /** What {@link bestOfN} needs. */
@@ -184,10 +187,20 @@ export async function bestOfN(s: BestOfNSpec): Promise<PolicyEval> {
     bar.update(samples.length);
   }
   bar.finish();
-  return { metrics: summarise(samples, bestOfNKl(s.n), NaN), samples };
+  return { metrics: summariseSamples(samples, bestOfNKl(s.n), NaN), samples };
 }
 
-function summarise(samples: EvalSample[], kl: number, entropy: number): Record<string, number> {
+/**
+ * The metrics of evaluated samples: mean gold (and proxy, when every sample has one),
+ * distinct-2, mean length, the given KL and, when finite, entropy.
+ * @param kl KL(π‖π_ref): a mean over samples, or an analytic value (best-of-n).
+ * @param entropy per-token entropy estimate, NaN when there is none (best-of-n).
+ */
+export function summariseSamples(
+  samples: readonly EvalSample[],
+  kl: number,
+  entropy: number,
+): Record<string, number> {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
   const m: Record<string, number> = {
     "reward/gold": mean(samples.map((x) => x.gold)),

@@ -233,7 +233,7 @@ export function sizeFigure(
   const legendHeight = showLegend && s.legend === "top"
     ? topLegendHeight(names, width - font * 1.5, small, symbol)
     : 0;
-  const axisBelow = font * 4.2 + 2; // x tick labels and x title
+  const axisBelow = font * 5 + 6; // x tick labels and the x title (with a subscript)
   const roughPlotH = height - topRoom - legendHeight - axisBelow - captionHeight;
   const cellH = (roughPlotH - gapY * (rows - 1)) / rows;
   let twoLineY = false;

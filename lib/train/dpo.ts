@@ -194,6 +194,11 @@ export interface DpoRun {
   progress?: string | false;
   /** Called after every step whose metrics were finite (see `LoopSpec.afterStep`). */
   afterStep?: (stepsDone: number) => Promise<void> | void;
+  /**
+   * Held-out accuracy before the last step reads only the first this many validation
+   * pairs (a cheaper curve); the final one reads them all. Default: all, every time.
+   */
+  valSubset?: number;
 }
 
 /** The loss and implicit-reward metrics of one batch under `policy`. */
@@ -312,7 +317,14 @@ export async function trainDpo(run: DpoRun): Promise<{ rows: MetricRow[]; valAcc
       evaluate: async (step) => {
         const out: Record<string, number> = {};
         if (val?.pairs.length) {
-          out["val/accuracy"] = valAccuracy = await implicitRewardAccuracy(policy, val, c);
+          // Before the last step, a held-out subset (the curve's points); at the end, all.
+          const subset = run.valSubset !== undefined && step < c.steps &&
+              run.valSubset < val.pairs.length
+            ? selectCachedPairs(val, Array.from({ length: run.valSubset }, (_, i) => i))
+            : val;
+          const accuracy = await implicitRewardAccuracy(policy, subset, c);
+          out["val/accuracy"] = accuracy;
+          if (subset === val) valAccuracy = accuracy;
         }
         if (run.evaluate) Object.assign(out, await run.evaluate(step));
         return Object.keys(out).length ? out : undefined;

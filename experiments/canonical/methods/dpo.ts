@@ -27,6 +27,8 @@ export interface DpoRunConfig extends MethodRunConfig {
   readonly valFraction: number;
   /** Seed of that split (the reward model's seed, so both hold out the same prompts). */
   readonly splitSeed: number;
+  /** Held-out pairs of each checkpoint's accuracy (all of them at the end). */
+  readonly checkpointPairs: number;
   /**
    * How the trainer's β relates to the grid's: `proxy_std` multiplies it by the reward
    * model's spread on SFT samples (one β scale with PPO); `none` keeps it (SimPO).
@@ -50,6 +52,7 @@ export function dpoRunConfig(c: CanonicalConfig, method: Method): DpoRunConfig {
     valFraction: c.prefs.valFraction,
     splitSeed: rmSeed(c),
     betaScale: lossType === "simpo" ? "none" : "proxy_std",
+    checkpointPairs: c.eval.checkpointPairs,
     eval: evalConfig(c),
   };
 }
@@ -81,6 +84,7 @@ export const DPO_SPEC: MethodSpec<DpoRunConfig> = {
         onRow: (row) => ctx.record.rows.push(row),
         afterStep: (done) => ctx.record.checkpoints.afterStep(done),
         evaluate: () => ctx.evaluateCheckpoint(policy),
+        valSubset: run.checkpointPairs,
       });
       const gate = gateNotes(dpoConvergenceGate(res.rows, ctx.rmValAccuracy));
       return { rows: res.rows, samples: [], policy, notes: { ...gate, beta_trainer: beta } };

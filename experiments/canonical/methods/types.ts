@@ -72,6 +72,10 @@ export interface MethodContext {
   label: string;
   /** The run's id (recorded in checkpoints). */
   runId: string;
+  /** The stage cache, for stages a method shares between its runs (best-of-n's pool). */
+  cacheRoot: string;
+  /** Progress messages. */
+  log: (m: string) => void;
 }
 
 /** What a method's body returns. */

@@ -24,13 +24,9 @@ import { readCsvTable } from "../lib/sweep/results_table.ts";
 import { ConfigError, FileFormatError, show } from "../lib/util/errors.ts";
 import { readJson } from "../lib/sweep/json_file.ts";
 import { checkUserPath } from "../lib/sweep/paths.ts";
-import {
-  CANONICAL_DEFAULTS,
-  type CanonicalConfig,
-  type Method,
-  METHODS,
-  resolveCanonical,
-} from "./canonical/config.ts";
+import { type CanonicalConfig, type Method, METHODS } from "./canonical/config.ts";
+import { CANONICAL_DEFAULTS } from "./canonical/config_defaults.ts";
+import { resolveCanonical } from "./canonical/config_rules.ts";
 import { type PlannedRun, planRun } from "./canonical/plan.ts";
 import { executeRun } from "./canonical/run.ts";
 import { runUpstream } from "./canonical/stages/upstream.ts";

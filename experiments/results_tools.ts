@@ -24,7 +24,7 @@ import { checkShards } from "../lib/sweep/shard_check.ts";
 import { checkRunId, checkUserPath } from "../lib/sweep/paths.ts";
 import { sweepTempFiles } from "../lib/sweep/temp_files.ts";
 import { writeJson } from "../lib/sweep/json_file.ts";
-import { summariseAndPlot } from "./canonical/execute.ts";
+import { summariseAndPlot } from "./canonical/summarise.ts";
 import { groupRuns, SUMMARY_METRICS } from "./canonical/analysis.ts";
 import { sortSummaryRows } from "./canonical/collect.ts";
 import { readJson } from "../lib/sweep/json_file.ts";

@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { parseSweep } from "../experiments/sweep.ts";
-import { CANONICAL_DEFAULTS, resolveCanonical } from "../experiments/canonical/config.ts";
+import { CANONICAL_DEFAULTS } from "../experiments/canonical/config_defaults.ts";
+import { resolveCanonical } from "../experiments/canonical/config_rules.ts";
 import { CANONICAL_PRESETS, resolvePreset } from "../experiments/canonical/presets.ts";
 import { longestFirst, planRun, runCost } from "../experiments/canonical/plan.ts";
 import { PPO_DEFAULTS } from "../lib/train/ppo_config.ts";

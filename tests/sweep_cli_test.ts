@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import { parseSweep } from "../experiments/sweep.ts";
-import { checkSweep } from "../experiments/canonical/execute.ts";
+import { checkSweep } from "../experiments/canonical/preflight.ts";
 import { checkRefusedCommands, type RefusedCommand, withTempDir } from "./_bad_input.ts";
 import { assertEquals } from "./assert.ts";
 

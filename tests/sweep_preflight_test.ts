@@ -8,12 +8,9 @@
 import { join } from "node:path";
 import * as aq from "arquero";
 import { MAX_RUNS_UNASKED, parseSweep } from "../experiments/sweep.ts";
-import {
-  checkSweep,
-  executeSweep,
-  summariseAndPlot,
-  SWEEP_RECORD,
-} from "../experiments/canonical/execute.ts";
+import { executeSweep } from "../experiments/canonical/execute.ts";
+import { checkSweep, SWEEP_RECORD } from "../experiments/canonical/preflight.ts";
+import { summariseAndPlot } from "../experiments/canonical/summarise.ts";
 import { longestFirst, resultsName } from "../experiments/canonical/plan.ts";
 import { merge } from "../experiments/results_tools.ts";
 import { writeShardSummary } from "../lib/sweep/shard_record.ts";

@@ -17,7 +17,8 @@
  */
 import { join } from "node:path";
 import * as aq from "arquero";
-import { type CanonicalConfig, type Method, METHODS, resolveCanonical } from "./config.ts";
+import { type CanonicalConfig, type Method, METHODS } from "./config.ts";
+import { resolveCanonical } from "./config_rules.ts";
 import { METHOD_SPECS } from "./methods/mod.ts";
 import { planRun, type SweepPlan } from "./plan.ts";
 import { applyPoint } from "../../lib/sweep/grid.ts";

@@ -24,48 +24,34 @@
  */
 import { join } from "node:path";
 import * as aq from "arquero";
-import { type CanonicalConfig, modelOf } from "./config.ts";
 import { collectSummary, summaryTable } from "./collect.ts";
 import { longestFirst, type PlannedRun, type SweepPlan } from "./plan.ts";
-import { executeRun, faultFromEnv } from "./run.ts";
-import { dataStage, readData } from "./stages/data.ts";
+import { executeRun } from "./run.ts";
+import { dataStage } from "./stages/data.ts";
 import { runUpstream, type Upstream } from "./stages/upstream.ts";
 import { readJson, writeJson } from "../../lib/sweep/json_file.ts";
 import { withLock } from "../../lib/sweep/lock.ts";
-import { checkUserPath } from "../../lib/sweep/paths.ts";
 import { readFailure } from "../../lib/sweep/run_failure.ts";
 import { readRunSummary } from "../../lib/sweep/run_record.ts";
-import { readRunCurves } from "../../lib/sweep/run_tables.ts";
 import { runPool, spawnDeno } from "../../lib/sweep/pool.ts";
 import { KIT_ENV_VARS, KIT_PROGRAMS, SWEEP_SYS_KINDS } from "../../lib/sweep/permissions.ts";
-import { checkMemory, checkWritable, trainingMemory } from "../../lib/sweep/resources.ts";
 import { type Shard, shardItems } from "../../lib/sweep/shard_assignment.ts";
 import { writeShardSummary } from "../../lib/sweep/shard_record.ts";
 import { writeCsvTable } from "../../lib/sweep/results_table.ts";
 import { sweepTempFiles } from "../../lib/sweep/temp_files.ts";
-import { groupRuns } from "./analysis.ts";
-import { checkpointEnvelopes, checkpointPoints } from "./envelope.ts";
-import { type GaoFits, gaoFits } from "./gao_fits.ts";
-import { writeSweepReport } from "./report.ts";
 import {
-  buildSweepManifest,
   readRunManifest,
-  rebuildSweepManifest,
   type RunTime,
-  STAGE_NAMES,
-  stageSeconds,
   type StageTime,
   SWEEP_MANIFEST,
   type SweepManifest,
 } from "./sweep_manifest.ts";
-import { reportFigures, writePlots, type WrittenPlots } from "../../lib/plot/report.ts";
-import type { CurvePoint } from "../../lib/plot/overlays.ts";
-import { activeBackend } from "../../lib/backend/mod.ts";
-import { formatValue } from "../../lib/util/table_format.ts";
-import { formatSeconds, RunTally } from "../../lib/util/progress.ts";
-import { goldReward } from "../../lib/rewards/mod.ts";
-import { SPECIAL_TOKENS } from "../../lib/data/special_tokens.ts";
+import type { WrittenPlots } from "../../lib/plot/report.ts";
+import { RunTally } from "../../lib/util/progress.ts";
 import { ConfigError, KitError, ResourceError, resourceError } from "../../lib/util/errors.ts";
+import { checkData, checkSweep, SWEEP_RECORD, type SweepRecord } from "./preflight.ts";
+import { summariseAndPlot } from "./summarise.ts";
+import { reportStages, runEnd, sweepManifest } from "./sweep_log.ts";
 
 /** How to run a planned sweep. */
 export interface ExecuteOptions {
@@ -110,120 +96,6 @@ export interface SweepResult {
   report?: string;
   /** Where the time went: stages, runs, wall time (written as `manifest.json` unsharded). */
   manifest: SweepManifest;
-}
-
-/** The record of an experiment's results directory: which experiment and preset. */
-export interface SweepRecord {
-  /** The experiment, e.g. `canonical`. */
-  experiment: string;
-  /** The preset its sweeps start from. */
-  preset: string;
-}
-
-/** File name of the {@link SweepRecord} in a results directory. */
-export const SWEEP_RECORD = "sweep.json";
-
-/**
- * Checks that need no work, so a sweep fails at once rather than after its upstream stages
- * (or hours of runs): the results path (no `..`), that this process may and can write it
- * (it is created), that its directory records this sweep's preset, that every model config
- * of the plan fits the machine's memory, and that `RLHF_FAULT`, when set, names a method
- * or run of this sweep.
- * @throws ConfigError naming the problem; ResourceError naming a directory that cannot be
- *   written; KitError with a model's memory estimate and the machine's memory.
- */
-export async function checkSweep(
-  o: Pick<ExecuteOptions, "experiment" | "plan" | "results">,
-): Promise<void> {
-  checkUserPath(o.results, "--results");
-  const root = join(o.results, o.experiment);
-  const write = Deno.permissions.querySync({ name: "write", path: root }).state;
-  if (write !== "granted") {
-    throw new ConfigError(
-      `--results ${o.results}: this process may not write to ${root} ` +
-        `(deno task sweep and reproduce write only under results/ and /tmp)`,
-    );
-  }
-  const fault = faultFromEnv();
-  if (fault && !o.plan.runs.some((r) => r.method === fault.target || r.id === fault.target)) {
-    throw new ConfigError(
-      `RLHF_FAULT targets ${JSON.stringify(fault.target)}, which is not a method or run of ` +
-        `this sweep (methods: ${o.plan.base.methods.join(", ")})`,
-    );
-  }
-  checkModelMemory(o.plan);
-  const recorded = await readJson<SweepRecord>(join(root, SWEEP_RECORD)).catch(() => undefined);
-  const experiment = o.experiment.split("_")[0]!;
-  if (recorded && (recorded.preset !== o.plan.preset || recorded.experiment !== experiment)) {
-    throw new ConfigError(
-      `${root} holds results of the ${recorded.experiment} experiment at preset ` +
-        `${JSON.stringify(recorded.preset)} (its ${SWEEP_RECORD}), not of preset ` +
-        `${JSON.stringify(o.plan.preset)}: give another --results directory`,
-    );
-  }
-  await checkWritable(root);
-}
-
-/**
- * Refuse a plan whose model cannot train on this machine: for every distinct config, the
- * training memory lower bound (lib/sweep/resources.ts) of each stage's batch — LM
- * pretraining and SFT, the reward model (chosen and rejected), the DPO family (chosen and
- * rejected, beside a frozen reference) and PPO (a value model and the reference beside
- * the policy) — must fit in the machine's memory.
- */
-function checkModelMemory(plan: SweepPlan): void {
-  const seen = new Set<string>();
-  for (const r of plan.runs) {
-    const c = r.config;
-    const id = JSON.stringify([modelOf(c), c.base, c.sft, c.rm, c.dpo, c.ppo, c.methods]);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const m = modelOf(c);
-    const stages: [string, number, number][] = [
-      ["base LM", c.base.batchSize, 0],
-      ["SFT", c.sft.batchSize, 0],
-      ["reward model", 2 * c.rm.batchSize, 0],
-    ];
-    if (c.methods.some((x) => x !== "bon" && !x.startsWith("ppo"))) {
-      stages.push(["DPO", 2 * c.dpo.batchSize, 1]);
-    }
-    if (c.methods.some((x) => x.startsWith("ppo"))) stages.push(["PPO", c.ppo.minibatchSize, 5]);
-    for (const [stage, batch, frozen] of stages) {
-      checkMemory(
-        `the model --model.dModel ${m.dModel} --model.nLayers ${m.nLayers} --model.nHeads ` +
-          `${m.nHeads} --model.context ${m.context} (vocabulary ${m.vocabSize}) in its ${stage} ` +
-          `stage at batch ${batch}`,
-        trainingMemory(m, batch, frozen),
-      );
-    }
-  }
-}
-
-/**
- * Checks of a data stage's output that the config alone cannot decide (they depend on the
- * corpus), made before any model trains: a word-level vocabulary must hold a word that the
- * gold reward scores (else every completion ties and there is no preference to learn).
- * Byte-level BPE can spell any text, so it always can.
- * @throws ConfigError naming `data.vocabSize`.
- */
-export async function checkData(c: CanonicalConfig, dataDir: string): Promise<void> {
-  // completions differ in length whatever the words; BPE spells every word byte by byte
-  if (c.gold === "length" || c.data.tokenizer !== "word") return;
-  const { tokenizer } = await readData(dataDir);
-  const words: string[] = [];
-  for (let id = SPECIAL_TOKENS.length; id < tokenizer.vocabSize; id++) {
-    words.push(tokenizer.decode([id]));
-  }
-  const gold = goldReward(c.gold);
-  const base = gold.score("", "");
-  const scores = gold.scoreBatch(words.map(() => ""), words);
-  if (!scores.some((s) => s !== base)) {
-    throw new ConfigError(
-      `--data.vocabSize ${c.data.vocabSize}: none of the ${words.length} words of its ` +
-        `vocabulary changes the ${c.gold} gold reward, so every pair of completions would ` +
-        `tie and there is no preference to learn; use a larger --data.vocabSize`,
-    );
-  }
 }
 
 /** Run (or resume) the sweep. */
@@ -402,87 +274,6 @@ export async function executeSweep(o: ExecuteOptions): Promise<SweepResult> {
   }, { purpose: "summary", log });
 }
 
-/**
- * The upstream stages of a chain not yet reported by an earlier chain, with one log line:
- * each stage taken from the cache or the seconds it took (`computed`: data stages this
- * sweep ran before its chains, which the chain then found in the cache).
- */
-async function reportStages(
-  u: Upstream,
-  seen: readonly StageTime[],
-  computed: ReadonlySet<string>,
-  log: (m: string) => void,
-): Promise<StageTime[]> {
-  const out: StageTime[] = [];
-  for (const [stage, res] of Object.entries(u)) {
-    if (!res || seen.some((s) => s.stage === stage && s.key === res.key)) continue;
-    const cached = res.cached && !computed.has(res.key);
-    out.push({ stage, key: res.key, cached, seconds: await stageSeconds(res.dir) });
-  }
-  if (out.length) {
-    log(
-      [
-        "upstream stages ready",
-        ...out.map((s) =>
-          `${STAGE_NAMES[s.stage]?.split(" (")[0] ?? s.stage} ` +
-          (s.cached ? "cached" : s.seconds === null ? "done" : formatSeconds(s.seconds))
-        ),
-      ].join(" · "),
-    );
-  }
-  return out;
-}
-
-/**
- * A finished run's end line — trained or cached, its wall time, its headline numbers on
- * the held-out prompts — and its time for the manifest (a cached run's: the seconds its
- * manifest records from when it was trained).
- */
-async function runEnd(
-  root: string,
-  r: PlannedRun,
-  cached: boolean,
-  seconds: number,
-): Promise<{ line: string; time: RunTime }> {
-  const dir = join(root, r.id);
-  const row = await readRunSummary(dir).catch(() => undefined);
-  const f = (v: unknown) => formatValue(v, { digits: 3 }) || "–";
-  const numbers = row
-    ? ` · gold ${f(row.reward_gold)} · proxy ${f(row.reward_proxy)} · KL ${f(row.kl)}`
-    : "";
-  const recorded = cached ? (await readRunManifest(dir))?.seconds ?? null : seconds;
-  return {
-    line: `done ${r.id} · ${cached ? "cached" : `trained in ${formatSeconds(seconds)}`}${numbers}`,
-    time: { run_id: r.id, status: cached ? "cached" : "trained", seconds: recorded },
-  };
-}
-
-/** The manifest of this sweep, with the backend its runs used. */
-async function sweepManifest(
-  o: ExecuteOptions,
-  root: string,
-  startedAt: Date,
-  stages: StageTime[],
-  runs: RunTime[],
-  runsWall: number,
-): Promise<SweepManifest> {
-  let backend: { backend: string; device: string; tfjs: string } | undefined = activeBackend();
-  for (const r of runs) {
-    if (backend) break;
-    backend = await readRunManifest(join(root, r.run_id));
-  }
-  return await buildSweepManifest({
-    experiment: o.experiment.split("_")[0]!,
-    preset: o.plan.preset,
-    backend: backend ?? { backend: "unknown", device: "unknown", tfjs: "unknown" },
-    jobs: o.jobs,
-    startedAt,
-    stages,
-    runs,
-    runsWall,
-  });
-}
-
 /** What a worker leaves beside its job file when it fails (`<job>.error.json`). */
 export interface WorkerError {
   /** Error class name. */
@@ -502,95 +293,4 @@ function workerPermissions(): string[] {
     `--allow-sys=${SWEEP_SYS_KINDS.join(",")}`,
     `--allow-run=${KIT_PROGRAMS.join(",")}`,
   ];
-}
-
-/** Options of {@link summariseAndPlot}. */
-export interface SummariseOptions {
-  /** Title of the figures (default: the directory's name). */
-  title?: string;
-  /**
-   * The sweep's manifest (default: the directory's `manifest.json`, else one rebuilt from
-   * its runs' manifests and written there).
-   */
-  manifest?: SweepManifest;
-  /** The report embeds plotly.js (one self-contained file) instead of sharing the plots'. */
-  inlinePlotly?: boolean;
-}
-
-/** What {@link summariseAndPlot} wrote. */
-export interface Summarised {
-  /** Means and intervals over seeds (`summary_by_method.csv`). */
-  grouped: aq.ColumnTable;
-  /** The plots. */
-  plots: WrittenPlots;
-  /** Gao et al.'s fits (`gao_fits.csv`). */
-  fits: GaoFits;
-  /** The report page. */
-  report: string;
-}
-
-/**
- * Group over seeds, write `summary_by_method.csv`, fit Gao et al.'s forms (`gao_fits.csv`),
- * draw the plots (frontier with checkpoint envelopes, over-optimisation with the fits,
- * training curves) and write the report (`report.html`).
- * @throws ResourceError naming the path when the disk is full or read-only (every file is
- *   written atomically: what exists is whole).
- */
-export async function summariseAndPlot(
-  root: string,
-  summary: aq.ColumnTable,
-  png = Deno.env.get("RLHF_PNG") !== "0",
-  opts: SummariseOptions = {},
-): Promise<Summarised> {
-  const title = opts.title ?? root.split("/").filter(Boolean).pop() ?? "experiment";
-  const grouped = groupRuns(summary);
-  try {
-    await writeCsvTable(grouped, join(root, "summary_by_method.csv"));
-    const ids = summary.array("run_id") as string[];
-    const curves = await readRunCurves(root, ids);
-    const methods = summary.array("method") as string[];
-    const methodOf = new Map(ids.map((id, i) => [id, methods[i]!]));
-    const checkpoints = curves ? checkpointPoints(curves, summary) : [];
-    const fits = gaoFits(summary, checkpoints);
-    await writeCsvTable(fits.table, join(root, "gao_fits.csv"));
-    const envelope = checkpointEnvelopes(checkpoints).objects() as {
-      method: string;
-      kl: number;
-      reward_gold: number;
-    }[];
-    const figs = reportFigures(grouped, {
-      title,
-      metrics: curves?.derive({
-        method: aq.escape((d: { run_id: string }) => methodOf.get(d.run_id) ?? ""),
-      }),
-      units: { gold: "VADER compound" },
-      checkpoints: checkpoints.map((c): CurvePoint => ({
-        method: c.method,
-        kl: c.kl,
-        reward: c.reward_gold,
-        text: `${c.beta === null ? "" : `β=${c.beta}, `}step ${c.step}, seed ${c.seed}`,
-      })),
-      envelope: envelope.map((e) => ({ method: e.method, kl: e.kl, reward: e.reward_gold })),
-      fits: fits.curves,
-    });
-    const plots = await writePlots(join(root, "plots"), figs, { images: png });
-    const record = await readJson<SweepRecord>(join(root, SWEEP_RECORD)).catch(() => undefined);
-    const manifest = opts.manifest ?? await rebuildSweepManifest(root, ids, {
-      experiment: record?.experiment ?? title.split("_")[0]!,
-      preset: record?.preset ?? "unknown",
-    });
-    const report = await writeSweepReport({
-      root,
-      summary,
-      grouped,
-      figs,
-      plots,
-      fits,
-      manifest,
-      plotly: opts.inlinePlotly ? "inline" : "beside",
-    });
-    return { grouped, plots, fits, report };
-  } catch (e) {
-    throw resourceError(e) ?? e; // a full disk while plotting: one line naming the path
-  }
 }

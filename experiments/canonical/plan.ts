@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { type CanonicalConfig, type Method, resolveCanonical } from "./config.ts";
+import { type CanonicalConfig, type Method } from "./config.ts";
+import { resolveCanonical } from "./config_rules.ts";
 import type { ResolvedPreset } from "./presets.ts";
 import { METHOD_SPECS, type MethodRunConfig } from "./methods/mod.ts";
 import { STAGE_FORMAT } from "./stages/data.ts";

@@ -13,7 +13,9 @@
  */
 import type { GridAxis } from "../../lib/sweep/grid.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
-import { CANONICAL_DEFAULTS, type CanonicalConfig, resolveCanonical } from "./config.ts";
+import { type CanonicalConfig } from "./config.ts";
+import { CANONICAL_DEFAULTS } from "./config_defaults.ts";
+import { resolveCanonical } from "./config_rules.ts";
 
 /** Nested partial of a config: every section optional, and every field in it. */
 export type ConfigPatch<T> = {

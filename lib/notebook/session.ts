@@ -19,11 +19,8 @@
  */
 import { join } from "node:path";
 import type { ColumnTable } from "arquero";
-import {
-  type CanonicalConfig,
-  type Method,
-  resolveCanonical,
-} from "../../experiments/canonical/config.ts";
+import { type CanonicalConfig, type Method } from "../../experiments/canonical/config.ts";
+import { resolveCanonical } from "../../experiments/canonical/config_rules.ts";
 import { type ConfigPatch, resolvePreset } from "../../experiments/canonical/presets.ts";
 import {
   type PlannedRun,
@@ -32,11 +29,8 @@ import {
   resultsName,
 } from "../../experiments/canonical/plan.ts";
 import { executeRun } from "../../experiments/canonical/run.ts";
-import {
-  executeSweep,
-  summariseAndPlot,
-  type SweepResult,
-} from "../../experiments/canonical/execute.ts";
+import { executeSweep, type SweepResult } from "../../experiments/canonical/execute.ts";
+import { summariseAndPlot } from "../../experiments/canonical/summarise.ts";
 import { METHOD_SPECS, type MethodRunConfig } from "../../experiments/canonical/methods/mod.ts";
 import type { PpoRunConfig } from "../../experiments/canonical/methods/ppo.ts";
 import type { DpoRunConfig } from "../../experiments/canonical/methods/dpo.ts";

@@ -9,6 +9,7 @@ import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import {
   checkpointEnvelopes,
   checkpointPoints,
+  matchedKl,
   upperEnvelope,
 } from "../experiments/canonical/envelope.ts";
 import { gaoFits, sftBaseline } from "../experiments/canonical/gao_fits.ts";
@@ -283,4 +284,32 @@ Deno.test("the report's config tables: what the preset, the grid and the command
     preset: JSON.stringify(base.dpo.lr),
     "this sweep": "0.002",
   }]);
+});
+
+Deno.test("matchedKl() reads each method's envelope at the same KL, empty beyond its reach", () => {
+  const cp = (method: string, kl: number, reward_gold: number) => ({
+    run_id: method,
+    method,
+    beta: 0.1,
+    seed: 1,
+    step: 1,
+    kl,
+    reward_gold,
+    reward_proxy: null,
+  });
+  const points = [cp("ppo", 0, 0), cp("ppo", 2, 0.4), cp("ppo", 4, 0.5), cp("ppo", 3, 0.1)];
+  const finals = [
+    { method: "bon", kl: 0, reward_gold: 0 },
+    { method: "bon", kl: 1, reward_gold: 0.3 },
+    { method: "ppo", kl: 4, reward_gold: 0.5 },
+  ];
+  const t = matchedKl(points, finals, [1, 3, 8]).objects() as Record<string, unknown>[];
+  assertEquals(t.map((r) => r.method), ["bon", "ppo"]);
+  const [bon, ppo] = t;
+  assertEquals(bon!.gold_at_kl_1, 0.3); // its last point
+  assertEquals(bon!.gold_at_kl_3, null); // beyond its reach
+  assertAlmostEquals(ppo!.gold_at_kl_1 as number, 0.2, 1e-12); // on the hull 0 → (2, 0.4)
+  assertAlmostEquals(ppo!.gold_at_kl_3 as number, 0.45, 1e-12); // (3, 0.1) lies below the hull
+  assertEquals(ppo!.gold_at_kl_8, null);
+  assertEquals(ppo!.kl_max, 4);
 });

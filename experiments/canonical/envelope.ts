@@ -133,3 +133,43 @@ export function checkpointEnvelopes(points: readonly CheckpointRow[]): ColumnTab
   );
   return aq.from(rows, ["method", "kl", "reward_gold"]);
 }
+
+/**
+ * Gold reward at matched KL: each method's envelope read at the given KL values (linear
+ * between its hull's vertices; empty outside the KL range it reached). The envelope is the
+ * hull of its checkpoints (every β, every seed) and, for a method without checkpoints
+ * (best-of-n), of its runs' final points. One row per method, one column per KL
+ * (`gold_at_kl_<k>`), plus `kl_max`, the largest KL its envelope reaches.
+ * @param points checkpoint points ({@link checkpointPoints}).
+ * @param finals the runs' final points (`method`, `kl`, `reward_gold`), for methods
+ *   without checkpoints.
+ * @param kls the KL values to read, nats.
+ */
+export function matchedKl(
+  points: readonly CheckpointRow[],
+  finals: readonly { method: string; kl: number; reward_gold: number }[],
+  kls: readonly number[],
+): ColumnTable {
+  const methods = [...new Set([...finals.map((p) => p.method), ...points.map((p) => p.method)])];
+  const rows = methods.map((m) => {
+    const own = points.filter((p) => p.method === m);
+    const hull = upperEnvelope(
+      (own.length ? own : finals.filter((p) => p.method === m))
+        .map((p) => ({ kl: p.kl, reward: p.reward_gold })),
+    );
+    const row: Record<string, unknown> = { method: m, kl_max: hull.at(-1)?.kl ?? null };
+    for (const k of kls) row[`gold_at_kl_${k}`] = readHull(hull, k);
+    return row;
+  });
+  return aq.from(rows, ["method", "kl_max", ...kls.map((k) => `gold_at_kl_${k}`)]);
+}
+
+/** The hull's reward at `kl`, linear between vertices; null outside its KL range. */
+function readHull(hull: readonly KlRewardPoint[], kl: number): number | null {
+  if (!hull.length || kl < hull[0]!.kl || kl > hull.at(-1)!.kl) return null;
+  for (let i = 1; i < hull.length; i++) {
+    const a = hull[i - 1]!, b = hull[i]!;
+    if (kl <= b.kl) return a.reward + (b.reward - a.reward) * (kl - a.kl) / (b.kl - a.kl);
+  }
+  return hull.at(-1)!.reward;
+}

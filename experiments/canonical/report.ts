@@ -50,6 +50,8 @@ export interface SweepReportInput {
   plots: WrittenPlots;
   /** The over-optimisation fits. */
   fits: GaoFits;
+  /** Gold reward at matched KL, per method (`matched_kl.csv`). */
+  matched?: ColumnTable;
   /** The sweep's manifest. */
   manifest: SweepManifest;
   /** Embed plotly.js (`inline`) or load the plots' shared copy (`beside`, default). */
@@ -215,7 +217,24 @@ export async function writeSweepReport(i: SweepReportInput): Promise<string> {
       formatValue(i.fits.baseline, { digits: 3 })
     } (best-of-n with n = 1). α is the initial slope, β the bend; R² on the fitted points.`;
   const sections: (ReportSection | undefined)[] = [
-    figureSection(root, "frontier", "Reward–KL frontier", i.figs.frontier, plots),
+    figureSection(
+      root,
+      "frontier",
+      "Reward–KL frontier",
+      i.figs.frontier,
+      plots,
+      i.matched
+        ? [
+          { html: `<h3>Gold reward at matched KL</h3>\n${tableToHtml(i.matched)}` },
+          {
+            text: "Each method's checkpoint envelope (its runs' final points for best-of-n) " +
+              "read at the same KL; empty where the method did not reach that KL. The " +
+              "envelope takes the best checkpoint over every β and seed, so read it as the " +
+              "best each method reached, compared at equal cost.",
+          },
+        ]
+        : undefined,
+    ),
     figureSection(root, "overoptimisation", "Over-optimisation", i.figs.overoptimisation, plots, [
       { html: `<h3>Gao et al. (2023) fits</h3>\n${tableToHtml(i.fits.table)}` },
       { text: fitsNote },

@@ -11,7 +11,7 @@ import { readJson } from "../../lib/sweep/json_file.ts";
 import { readRunCurves } from "../../lib/sweep/run_tables.ts";
 import { writeCsvTable } from "../../lib/sweep/results_table.ts";
 import { groupRuns } from "./analysis.ts";
-import { checkpointEnvelopes, checkpointPoints } from "./envelope.ts";
+import { checkpointEnvelopes, checkpointPoints, matchedKl } from "./envelope.ts";
 import { type GaoFits, gaoFits } from "./gao_fits.ts";
 import { writeSweepReport } from "./report.ts";
 import { rebuildSweepManifest, type SweepManifest } from "./sweep_manifest.ts";
@@ -19,6 +19,9 @@ import { reportFigures, writePlots, type WrittenPlots } from "../../lib/plot/rep
 import type { CurvePoint } from "../../lib/plot/overlays.ts";
 import { resourceError } from "../../lib/util/errors.ts";
 import { SWEEP_RECORD, type SweepRecord } from "./preflight.ts";
+
+/** The KL values (nats) at which methods' envelopes are compared (`matched_kl.csv`). */
+export const MATCHED_KL: readonly number[] = [1, 2, 4, 8, 16];
 
 /** Options of {@link summariseAndPlot}. */
 export interface SummariseOptions {
@@ -69,6 +72,13 @@ export async function summariseAndPlot(
     const checkpoints = curves ? checkpointPoints(curves, summary) : [];
     const fits = gaoFits(summary, checkpoints);
     await writeCsvTable(fits.table, join(root, "gao_fits.csv"));
+    const finals = (summary.objects() as Record<string, unknown>[]).map((r) => ({
+      method: String(r.method),
+      kl: Number(r.kl),
+      reward_gold: Number(r.reward_gold),
+    }));
+    const matched = matchedKl(checkpoints, finals, MATCHED_KL);
+    await writeCsvTable(matched, join(root, "matched_kl.csv"));
     const envelope = checkpointEnvelopes(checkpoints).objects() as {
       method: string;
       kl: number;
@@ -102,6 +112,7 @@ export async function summariseAndPlot(
       figs,
       plots,
       fits,
+      matched,
       manifest,
       plotly: opts.inlinePlotly ? "inline" : "beside",
     });

@@ -107,15 +107,15 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
       methods: ["ppo", "ppo_gt", "grpo", "rloo", "dpo", "bon"],
       data: { trainPrompts: 2000, evalPrompts: 512, maxNewTokens: 16 },
       model: { context: 28 },
-      base: { steps: 2000, warmupSteps: 50, evalEvery: 1000 },
+      base: { steps: 1600, warmupSteps: 50, evalEvery: 800 },
       sft: { steps: 150 },
-      // k = 8 gives 28 pairs a prompt: ~21k untied pairs after the annotators' ties.
-      prefs: { prompts: 1000, k: 8, spearmanSamples: 256 },
+      // k = 8 gives 28 pairs a prompt: ~17k untied pairs after the annotators' ties.
+      prefs: { prompts: 800, k: 8, spearmanSamples: 256 },
       // About one epoch of the untied training pairs: train accuracy stays near the ceiling.
-      rm: { steps: 560, evalEvery: 140 },
+      rm: { steps: 450, evalEvery: 150 },
       ppo: { iterations: 24, rolloutBatch: 48, epochs: 4, maxNewTokens: 16, evalEvery: 6 },
       // The reward model's label budget: one epoch of the same training pairs.
-      dpo: { steps: 560, evalEvery: 140 },
+      dpo: { steps: 450, evalEvery: 150 },
       // 48 completions per iteration and 4 passes, as PPO's rollouts.
       grpo: {
         iterations: 24,
@@ -132,7 +132,7 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
         evalEvery: 6,
       },
       odpo: { iterations: 48, promptsPerIteration: 24, maxNewTokens: 16 },
-      kto: { steps: 560 },
+      kto: { steps: 450 },
       bon: { poolSize: 64 },
     },
     grid: {

@@ -214,3 +214,31 @@ Deno.test({
     assert(Math.abs(equalTies - 100) < 4 * Math.sqrt(50), `ties of equal pairs ${equalTies}`);
   },
 });
+
+Deno.test("buildPreferenceDataset() records the sampled ids of each pair's completions", async () => {
+  // the ids stand for what the model drew; each text's first draw stands for it
+  const table = await buildPreferenceDataset({
+    ...base,
+    sample: (prompts, k) =>
+      Promise.resolve(prompts.map((_, p) =>
+        Array.from({ length: k }, (_, j) => ({
+          text: ["good", "bad", "fine", "good"][j]!,
+          finished: j % 2 === 0,
+          ids: [100 + p, j],
+        }))
+      )),
+  });
+  const rows = table.objects() as Record<string, unknown>[];
+  assert(rows.length > 0);
+  const idOf: Record<string, string> = { good: "0", bad: "1", fine: "2" };
+  for (const r of rows) {
+    assertEquals(String(r.chosen_ids).split(" ")[1], idOf[String(r.chosen)]);
+    assertEquals(String(r.rejected_ids).split(" ")[1], idOf[String(r.rejected)]);
+  }
+  // and they survive a CSV round trip as text
+  const path = await Deno.makeTempFile({ suffix: ".csv" });
+  await savePreferences(table, path);
+  const back = await loadPreferences(path);
+  assertEquals(back.array("chosen_ids"), table.array("chosen_ids"));
+  await Deno.remove(path);
+});

@@ -88,3 +88,29 @@ Deno.test({
     assertThrows(() => preferenceStats(badRow), ConfigError, "must be in [0, 1], got 1.5");
   },
 });
+
+Deno.test("tokenPairs() trains on the sampled ids when the table records them, not the re-encoded text", () => {
+  const table = preferenceTable([
+    // a subword model may sample a split that re-encoding would not give back (here longer)
+    {
+      prompt: "a b",
+      chosen: "ccc",
+      rejected: "dd",
+      chosen_finished: true,
+      rejected_finished: false,
+      chosen_ids: "40 41 42",
+      rejected_ids: "50",
+    },
+  ]);
+  assertEquals(tokenPairs(table, encoder), [
+    { prompt: [1, 11, 11], chosen: [40, 41, 42, EOS_ID], rejected: [50] },
+  ]);
+  // without the columns, the text is encoded
+  const plain = preferenceTable([{ prompt: "a b", chosen: "ccc", rejected: "dd" }]);
+  assertEquals(tokenPairs(plain, encoder)[0]!.chosen, [13, EOS_ID]);
+  assertThrows(
+    () => preferenceTable([{ prompt: "a", chosen: "b", rejected: "c", chosen_ids: "1,2" }]),
+    ConfigError,
+    '"chosen_ids" must be token ids separated by spaces, got "1,2"',
+  );
+});

@@ -5,7 +5,13 @@
  * @module
  */
 import { show } from "../util/errors.ts";
-import { BOOLEAN_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS } from "./preference_columns.ts";
+import {
+  BOOLEAN_COLUMNS,
+  ID_COLUMNS,
+  IDS_PATTERN,
+  OPTIONAL_COLUMNS,
+  REQUIRED_COLUMNS,
+} from "./preference_columns.ts";
 
 /** The names of {@link BOOLEAN_COLUMNS}. */
 export const BOOLEAN_NAMES = Object.keys(BOOLEAN_COLUMNS) as (keyof typeof BOOLEAN_COLUMNS)[];
@@ -49,6 +55,13 @@ export function checkRow(
     const v = row[c];
     if (v !== undefined && v !== null && typeof v !== "boolean") {
       problems.push(`${where}: ${show(c)} must be true or false, got ${show(v)}`);
+    }
+  }
+  for (const c of ID_COLUMNS) {
+    const v = row[c];
+    if (v === undefined || v === null || v === "") continue;
+    if (typeof v !== "string" || !IDS_PATTERN.test(v)) {
+      problems.push(`${where}: ${show(c)} must be token ids separated by spaces, got ${show(v)}`);
     }
   }
   if (

@@ -12,6 +12,12 @@
  * | tie           | boolean| no       | the annotator declared no preference (default false) |
  * | chosen_finished   | boolean | no   | y_w ended with EOS, not at the length limit (default true) |
  * | rejected_finished | boolean | no   | y_l ended with EOS (default true)                |
+ * | chosen_ids    | string | no       | the token ids the sampler drew for y_w, space-separated, no EOS |
+ * | rejected_ids  | string | no       | the same for y_l                                 |
+ *
+ * The ids matter for subword tokenizers: a model may sample a split of a word that
+ * re-encoding its text would not give back (and that may even be longer), so training on
+ * the ids trains on exactly what was sampled.
  *
  * A tie row lists its two completions in an arbitrary order and has p_correct NaN. The
  * defaults are how files written before these columns existed are read: no ties, and
@@ -42,12 +48,21 @@ export interface PreferenceRow {
   chosen_finished?: boolean;
   /** `rejected` ended with EOS rather than at the length limit (default true). */
   rejected_finished?: boolean;
+  /** The token ids sampled for `chosen`, space-separated, without EOS. */
+  chosen_ids?: string;
+  /** The token ids sampled for `rejected`, space-separated, without EOS. */
+  rejected_ids?: string;
 }
 
 /** Columns every preference table and file must have (non-empty strings). */
 export const REQUIRED_COLUMNS = ["prompt", "chosen", "rejected"] as const;
 /** Optional numeric columns, kept when present. */
 export const OPTIONAL_COLUMNS = ["gold_chosen", "gold_rejected", "p_correct"] as const;
+/** Optional token-id columns (space-separated non-negative integers), kept when present. */
+export const ID_COLUMNS = ["chosen_ids", "rejected_ids"] as const;
+/** Token ids as written in an {@link ID_COLUMNS} cell. */
+export const IDS_PATTERN: RegExp = /^\d+( \d+)*$/;
+
 /** Optional boolean columns, kept when present; their value where missing. */
 export const BOOLEAN_COLUMNS = {
   tie: false,

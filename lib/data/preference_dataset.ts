@@ -23,6 +23,11 @@ export interface SampledCompletion {
   text: string;
   /** True when the model emitted EOS; false when it was cut at the length limit. */
   finished: boolean;
+  /**
+   * The token ids sampled, without EOS: recorded (`chosen_ids`, `rejected_ids`) so that
+   * training reads what was sampled, not a re-encoding of the text.
+   */
+  ids?: readonly number[];
 }
 
 /**
@@ -121,11 +126,14 @@ export async function buildPreferenceDataset(
       const i = b + j;
       const prompt = batch[j]!;
       const finishedOf = new Map<string, boolean>();
+      const idsOf = new Map<string, string>();
       for (const c of completions[j]!) {
         const text = typeof c === "string" ? c : c.text;
         if (typeof c !== "string") reportsFinished = true;
         if (text.trim() !== "" && !finishedOf.has(text)) {
           finishedOf.set(text, typeof c === "string" ? true : c.finished);
+          // The first draw of a text stands for it (another split of it is the same text).
+          if (typeof c !== "string" && c.ids) idsOf.set(text, c.ids.join(" "));
         }
       }
       const distinct = [...finishedOf.keys()];
@@ -150,6 +158,9 @@ export async function buildPreferenceDataset(
           ...(annotator.nu > 0 ? { tie: label.tie } : {}),
           chosen_finished: finishedOf.get(chosen)!,
           rejected_finished: finishedOf.get(rejected)!,
+          ...(idsOf.has(chosen) && idsOf.has(rejected)
+            ? { chosen_ids: idsOf.get(chosen)!, rejected_ids: idsOf.get(rejected)! }
+            : {}),
         });
       }
     }

@@ -18,6 +18,7 @@
 import type * as aq from "arquero";
 import { bayesCeiling } from "./annotator_p_correct.ts";
 import { EOS_ID } from "./special_tokens.ts";
+import { IDS_PATTERN } from "./preference_columns.ts";
 import type { TokenPair } from "./response_batch.ts";
 import { ConfigError, show } from "../util/errors.ts";
 
@@ -69,24 +70,43 @@ export function tokenPairs(
   const tie = booleans(table, "tie", false);
   const chosenFinished = booleans(table, "chosen_finished", true);
   const rejectedFinished = booleans(table, "rejected_finished", true);
+  const chosenIds = idColumn(table, "chosen_ids");
+  const rejectedIds = idColumn(table, "rejected_ids");
   const prompts = new Map<string, readonly number[]>();
   const out: TokenPair[] = [];
   for (let i = 0; i < prompt.length; i++) {
     if (tie[i] && ties === "skip") continue;
     const p = prompt[i]!;
     if (!prompts.has(p)) prompts.set(p, encoder.prompt(p));
-    const encode = (text: string, finished: boolean) => {
-      const ids = encoder.completion(text);
+    // The sampled ids when recorded, else the text re-encoded.
+    const encode = (text: string, sampled: readonly number[] | undefined, finished: boolean) => {
+      const ids = sampled ?? encoder.completion(text);
       return finished ? [...ids, EOS_ID] : [...ids];
     };
     out.push({
       prompt: prompts.get(p)!,
-      chosen: encode(chosen[i]!, chosenFinished[i]!),
-      rejected: encode(rejected[i]!, rejectedFinished[i]!),
+      chosen: encode(chosen[i]!, chosenIds?.[i], chosenFinished[i]!),
+      rejected: encode(rejected[i]!, rejectedIds?.[i], rejectedFinished[i]!),
       ...(tie[i] ? { tie: true } : {}),
     });
   }
   return out;
+}
+
+/** A token-id column as id arrays (undefined without the column; a blank cell: undefined). */
+function idColumn(
+  table: aq.ColumnTable,
+  name: string,
+): (readonly number[] | undefined)[] | undefined {
+  if (!table.columnNames().includes(name)) return undefined;
+  return Array.from(table.array(name) as ArrayLike<unknown>, (v) => {
+    if (v === null || v === undefined || v === "") return undefined;
+    const text = String(v);
+    if (!IDS_PATTERN.test(text)) {
+      throw new ConfigError(`${name} must hold token ids separated by spaces, got ${show(v)}`);
+    }
+    return text.split(" ").map(Number);
+  });
 }
 
 /** Counts and ceiling of a preference table (see {@link preferenceStats}). */

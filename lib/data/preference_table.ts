@@ -16,6 +16,7 @@ import { writeTextAtomic } from "../util/atomic_write.ts";
 import { ConfigError, FileFormatError, show } from "../util/errors.ts";
 import {
   BOOLEAN_COLUMNS,
+  ID_COLUMNS,
   OPTIONAL_COLUMNS,
   type PreferenceRow,
   REQUIRED_COLUMNS,
@@ -53,6 +54,9 @@ export function preferenceTable(rows: readonly PreferenceRow[]): aq.ColumnTable 
     if (rows.some((r) => r[c] !== undefined)) {
       columns[c] = rows.map((r) => r[c] ?? BOOLEAN_COLUMNS[c]);
     }
+  }
+  for (const c of ID_COLUMNS) {
+    if (rows.some((r) => r[c] !== undefined)) columns[c] = rows.map((r) => r[c] ?? null);
   }
   return aq.table(columns);
 }
@@ -130,7 +134,12 @@ export async function loadPreferences(path: string): Promise<aq.ColumnTable> {
   }
   if (problems.length) throw new FileFormatError(`${path}: ${joinProblems(problems)}`);
 
-  const known: readonly string[] = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS, ...BOOLEAN_NAMES];
+  const known: readonly string[] = [
+    ...REQUIRED_COLUMNS,
+    ...OPTIONAL_COLUMNS,
+    ...BOOLEAN_NAMES,
+    ...ID_COLUMNS,
+  ];
   const order = [
     ...known.filter((c) => names.includes(c)),
     ...names.filter((c) => !known.includes(c)),

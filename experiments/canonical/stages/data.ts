@@ -25,7 +25,7 @@ import { goldReward } from "../../../lib/rewards/mod.ts";
  * changes what a stage writes for the same config (e.g. the split), so stale caches are
  * not reused.
  */
-export const STAGE_FORMAT = 5;
+export const STAGE_FORMAT = 6;
 
 /** The data a run needs, read back from the data stage. */
 export interface CanonicalData {

@@ -85,10 +85,12 @@ export function prefsStage(
           const out = await model.sample(ids, { maxNewTokens: c.data.maxNewTokens }, new Rng(seed));
           bar.update(labelled += texts.length);
           return texts.map((_, i) =>
-            out.tokens.slice(i * k, (i + 1) * k).map((y, j) => ({
-              text: tokenizer.decode(y),
-              finished: out.finished[i * k + j]!,
-            }))
+            out.tokens.slice(i * k, (i + 1) * k).map((y, j) => {
+              const finished = out.finished[i * k + j]!;
+              // The ids as sampled (without the EOS): training reads them, not a
+              // re-encoding of the text, which a subword tokenizer need not give back.
+              return { text: tokenizer.decode(y), finished, ids: finished ? y.slice(0, -1) : y };
+            })
           );
         },
       });

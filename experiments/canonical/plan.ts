@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { type CanonicalConfig, type Method } from "./config.ts";
+import type { CanonicalConfig, Method } from "./config.ts";
 import { resolveCanonical } from "./config_rules.ts";
 import type { ResolvedPreset } from "./presets.ts";
 import { METHOD_SPECS, type MethodRunConfig } from "./methods/mod.ts";

@@ -13,7 +13,7 @@
  */
 import type { GridAxis } from "../../lib/sweep/grid.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
-import { type CanonicalConfig } from "./config.ts";
+import type { CanonicalConfig } from "./config.ts";
 import { CANONICAL_DEFAULTS } from "./config_defaults.ts";
 import { resolveCanonical } from "./config_rules.ts";
 

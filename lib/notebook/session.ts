@@ -19,7 +19,7 @@
  */
 import { join } from "node:path";
 import type { ColumnTable } from "arquero";
-import { type CanonicalConfig, type Method } from "../../experiments/canonical/config.ts";
+import type { CanonicalConfig, Method } from "../../experiments/canonical/config.ts";
 import { resolveCanonical } from "../../experiments/canonical/config_rules.ts";
 import { type ConfigPatch, resolvePreset } from "../../experiments/canonical/presets.ts";
 import {

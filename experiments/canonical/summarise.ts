@@ -17,6 +17,7 @@ import { writeSweepReport } from "./report.ts";
 import { rebuildSweepManifest, type SweepManifest } from "./sweep_manifest.ts";
 import { reportFigures, writePlots, type WrittenPlots } from "../../lib/plot/report.ts";
 import type { CurvePoint } from "../../lib/plot/overlays.ts";
+import type { Figure } from "../../lib/plot/figure.ts";
 import { resourceError } from "../../lib/util/errors.ts";
 import { SWEEP_RECORD, type SweepRecord } from "./preflight.ts";
 
@@ -42,6 +43,8 @@ export interface Summarised {
   grouped: aq.ColumnTable;
   /** The plots. */
   plots: WrittenPlots;
+  /** The figures the plots were written from (for a notebook to show). */
+  figs: Record<string, Figure>;
   /** Gao et al.'s fits (`gao_fits.csv`). */
   fits: GaoFits;
   /** The report page. */
@@ -116,7 +119,7 @@ export async function summariseAndPlot(
       manifest,
       plotly: opts.inlinePlotly ? "inline" : "beside",
     });
-    return { grouped, plots, fits, report };
+    return { grouped, plots, figs, fits, report };
   } catch (e) {
     throw resourceError(e) ?? e; // a full disk while plotting: one line naming the path
   }

@@ -52,6 +52,7 @@ import { loadCheckpoint } from "../models/checkpoint.ts";
 import { rewardModelSource, type RewardSource } from "../train/rollout.ts";
 import { readJson } from "../sweep/json_file.ts";
 import { readCsvTable } from "../sweep/results_table.ts";
+import type { Figure } from "../plot/figure.ts";
 import { readRunSamples } from "../sweep/run_tables.ts";
 
 /** Where the kit's repository is: results go to its `results/` unless told otherwise. */
@@ -138,6 +139,22 @@ export interface SessionSweepOptions {
   methods?: readonly Method[];
   /** Worker processes (default 1: in the notebook's process). */
   jobs?: number;
+}
+
+/** A results directory read back by {@link Session.summary}. */
+export interface SessionSummary {
+  /** `summary.csv`: one row per run. */
+  runs: ColumnTable;
+  /** `summary_by_method.csv`: grouped over seeds, with intervals and gate pass rates. */
+  grouped: ColumnTable;
+  /** The HTML plots written under `plots/`. */
+  plots: string[];
+  /** Their figures (frontier with checkpoint envelopes, over-optimisation with fits, curves). */
+  figs: Record<string, Figure>;
+  /** `gao_fits.csv`: Gao et al.'s over-optimisation fits per method. */
+  fits: ColumnTable;
+  /** `report.html`. */
+  report: string;
 }
 
 /** The frozen upstream models, loaded once per session. */
@@ -266,12 +283,13 @@ export class Session {
 
   /**
    * This results directory's `summary.csv` (one row per finished run), grouped over seeds
-   * into `summary_by_method.csv`, with its plots redrawn (what `deno task plots` does).
+   * into `summary_by_method.csv`, with its plots, Gao et al.'s fits and report redrawn (what
+   * `deno task plots` does); `figs` are the figures of those plots, for display.
    */
-  async summary(): Promise<{ runs: ColumnTable; grouped: ColumnTable; plots: string[] }> {
+  async summary(): Promise<SessionSummary> {
     const runs = await readCsvTable(join(this.root, "summary.csv"));
-    const { grouped, plots } = await summariseAndPlot(this.root, runs, false);
-    return { runs, grouped, plots: plots.html };
+    const { grouped, plots, figs, fits, report } = await summariseAndPlot(this.root, runs, false);
+    return { runs, grouped, plots: plots.html, figs, fits: fits.table, report };
   }
 
   /** Read a finished run of this session's results directory back by id. */

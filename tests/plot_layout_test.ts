@@ -116,3 +116,35 @@ Deno.test("sizeFigure() places frontier labels without overlaps at every size", 
   const count = (size: "paper" | "screen") => labelBoxes(sizeFigure(fig, size)).boxes.length;
   assert(count("screen") >= count("paper"), "fewer labels on a larger figure");
 });
+
+Deno.test("frontierFigure() cuts a KL bar that would squeeze the frame, and names it in the caption", () => {
+  // Three seeds of DPO at β 0.05 at KL 12, 12, 58: a t-interval of [−38, 92] around 27.
+  const t = aq.table({
+    method: ["ppo", "ppo", "dpo", "dpo"],
+    beta: [0.05, 0.3, 0.05, 0.3],
+    kl_mean: [22, 6.5, 27, 3.5],
+    kl_ci_lo: [18, 5, -38.46, 2.9],
+    kl_ci_hi: [27, 8, 92.54, 4.1],
+    reward_gold_mean: [0.78, 0.41, 0.45, 0.28],
+    reward_gold_ci_lo: [0.7, 0.39, 0.35, 0.23],
+    reward_gold_ci_hi: [0.86, 0.43, 0.54, 0.34],
+    ci_kind: ["t", "t", "t", "t"],
+    n_seeds: [3, 3, 3, 3],
+  });
+  const cut = frontierFigure(t, { label: "beta" });
+  const range = cut.layout.xaxis!.range!;
+  assert(range[0] < 0 && range[0] > -3, `frame starts just left of 0, not at ${range[0]}`);
+  assert(range[1] >= 27 && range[1] < 40, `frame ends past the points only: ${range[1]}`);
+  const caption = String(cut.layout.meta?.caption);
+  assert(caption.includes("DPO β=0.05: KL interval [-38, 93]"), caption);
+  assert(!caption.includes("PPO β=0.05: KL"), "a bar inside the frame is not listed");
+  // The sized figure keeps that frame (labels are placed in it).
+  assertEquals(sizeFigure(cut, "paper").layout.xaxis!.range, range);
+
+  // Without the wide bar, nothing is cut and the layout pass frames every bar.
+  const whole = frontierFigure(t.filter((d: { kl_mean: number }) => d.kl_mean !== 27), {
+    label: "beta",
+  });
+  assertEquals(whole.layout.xaxis!.range, undefined);
+  assert(!String(whole.layout.meta?.caption).includes("cut"));
+});

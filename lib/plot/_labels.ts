@@ -182,7 +182,9 @@ export function placeTraceLabels(
   const main = fig.data.filter((t) => (t.xaxis ?? "x") === "x" && (t.yaxis ?? "y") === "y");
   const labelled = main.filter((t) => t.meta?.placeLabels && t.text);
   if (!labelled.length) return;
-  const xr = paddedRange(main, "x"), yr = paddedRange(main, "y");
+  // A range the figure set itself (e.g. a KL frame that cuts a wide bar) is kept.
+  const xr = fig.layout.xaxis?.range ?? paddedRange(main, "x");
+  const yr = fig.layout.yaxis?.range ?? paddedRange(main, "y");
   if (!xr || !yr || !fig.layout.xaxis || !fig.layout.yaxis) return;
   fig.layout.xaxis.range = xr;
   fig.layout.yaxis.range = yr;

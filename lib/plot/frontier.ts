@@ -27,6 +27,7 @@ import {
   traceGroups,
 } from "./_method_traces.ts";
 import { type CurvePoint, envelopeCaption, envelopeTraces } from "./overlays.ts";
+import { klFrame } from "./_kl_frame.ts";
 
 /** One point of the exact frontier π*_β (from the enumerable bandit). */
 export interface OraclePoint {
@@ -159,17 +160,23 @@ export function frontierFigure(table: ColumnTable, opts: FrontierOptions = {}): 
     data.push(trace);
   }
   if (opts.oracle?.length) data.push(oracleTrace(opts.oracle));
+  const frame = /kl/i.test(x) ? klFrame(data) : { note: "" };
   const caption = [
     uncertaintyCaption(captionRows(r, /kl/i.test(x))),
     envelopeCaption(opts.checkpoints ?? [], opts.envelope ?? []),
     opts.oracle?.length ? "Dashed: the exact optimum π* over β." : "",
+    frame.note,
     opts.note ?? "",
   ].filter(Boolean).join(" ");
   return {
     data,
     layout: {
       title: { text: opts.title ?? "Gold reward vs KL to the reference policy" },
-      xaxis: { title: { text: opts.xTitle ?? axisTitle(x, opts.units) }, zeroline: false },
+      xaxis: {
+        title: { text: opts.xTitle ?? axisTitle(x, opts.units) },
+        zeroline: false,
+        ...(frame.range ? { range: frame.range } : {}),
+      },
       yaxis: { title: { text: opts.yTitle ?? axisTitle(y, opts.units) }, zeroline: false },
       hovermode: "closest",
       height: 560,

@@ -149,7 +149,11 @@ async function callTorch(
     out = await new Deno.Command(python, {
       args: [torchPeerScript(), JSON.stringify(job)],
       // OpenMP and BLAS pools size themselves from these before torch.set_num_threads runs.
-      env: { OMP_NUM_THREADS: `${job.threads}`, MKL_NUM_THREADS: `${job.threads}` },
+      env: {
+        OMP_NUM_THREADS: `${job.threads}`,
+        MKL_NUM_THREADS: `${job.threads}`,
+        OPENBLAS_NUM_THREADS: `${job.threads}`,
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -28,7 +28,7 @@ const plan = async (...args: string[]) => {
 Deno.test("presets state differences: quick keeps the trainers' defaults it does not set", () => {
   const quick = resolvePreset("quick").config;
   assertEquals(quick.ppo.clipRange, PPO_DEFAULTS.clipRange);
-  assertEquals(quick.ppo.iterations, 8);
+  assertEquals(quick.ppo.iterations, 12);
   assertEquals(resolvePreset("default").config.ppo.iterations, 24);
   assertEquals(resolvePreset("default").config.model.nLayers, CANONICAL_DEFAULTS.model.nLayers);
   for (const name of Object.keys(CANONICAL_PRESETS)) resolvePreset(name); // all valid

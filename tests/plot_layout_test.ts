@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./assert.ts";
 import * as aq from "arquero";
-import { type Box, CHAR_WIDTH, placeLabels } from "../lib/plot/_labels.ts";
+import { type Box, CHAR_WIDTH, placeLabels, segmentBoxes } from "../lib/plot/_labels.ts";
 import { FIGURE_SIZES, sizeFigure, wrapText } from "../lib/plot/size_figure.ts";
 import { frontierFigure } from "../lib/plot/frontier.ts";
 import type { Figure } from "../lib/plot/figure.ts";
@@ -147,4 +147,37 @@ Deno.test("frontierFigure() cuts a KL bar that would squeeze the frame, and name
   });
   assertEquals(whole.layout.xaxis!.range, undefined);
   assert(!String(whole.layout.meta?.caption).includes("cut"));
+});
+
+Deno.test("frontierFigure() frames KL estimates that sit just below 0, and sizes without blowing up", () => {
+  // A tiny sweep: sampled KL of −0.0022 with bars ten times as wide. The frame must hold
+  // every point (an earlier frame of width 1e-10 sent label placement into millions of boxes).
+  const t = aq.table({
+    method: ["ppo", "ppo", "ppo"],
+    beta: [0.2, 0.3, 0.4],
+    kl_mean: [-0.0022, -0.00221, -0.0022],
+    kl_ci_lo: [-0.03, -0.03, -0.03],
+    kl_ci_hi: [0.2, 0.03, 0.03],
+    reward_gold_mean: [0.11, 0.12, 0.11],
+    reward_gold_ci_lo: [0.1, 0.1, 0.1],
+    reward_gold_ci_hi: [0.13, 0.13, 0.13],
+    ci_kind: ["t", "t", "t"],
+    n_seeds: [3, 3, 3],
+  });
+  const fig = frontierFigure(t, { label: "beta" });
+  const range = fig.layout.xaxis!.range;
+  if (range) {
+    assert(range[0] <= -0.00221 && range[1] >= 0, `the frame [${range}] leaves out a point`);
+    assert(range[1] - range[0] > 1e-4, `a degenerate frame: ${range}`);
+  }
+  for (const size of ["paper", "screen"] as const) sizeFigure(fig, size); // would throw before
+});
+
+Deno.test("segmentBoxes() with a clip box covers only the part inside it", () => {
+  const area = { x0: 0, y0: 0, x1: 100, y1: 100 };
+  const boxes = segmentBoxes(-1e9, 50, 1e9, 50, 2, 4, area);
+  assert(boxes.length > 20 && boxes.length < 40, `${boxes.length} boxes`);
+  assert(boxes.every((b) => b.x0 >= -5 && b.x1 <= 105), "a box outside the area");
+  assertEquals(segmentBoxes(200, 200, 300, 300, 2, 4, area), []);
+  assertEquals(segmentBoxes(0, 0, 40, 0, 1).length, 11, "no clip: every 4 px");
 });

@@ -4,7 +4,7 @@
  * A t-interval over three seeds with one outlier (KL 12, 12 and 58 nats: [−38, 93]) is honest,
  * but drawn whole it leaves every other point in the left fifth of the frame. Such bars are
  * cut at the frame, and the caption gives each cut interval in numbers, so nothing is hidden.
- * KL is never negative, so the frame starts just left of 0. Not re-exported.
+ * Not re-exported.
  *
  * @module
  */
@@ -23,9 +23,10 @@ export interface KlFrame {
 }
 
 /**
- * Frame the x axis (KL ≥ 0) of `traces`: points and bars whose ends lie within the points'
- * span plus half of it are kept whole; a bar reaching further is cut at the frame, and
- * listed as `label: KL interval [lo, hi]` in the note.
+ * Frame the x axis (KL) of `traces`: every point is inside; a bar whose ends lie within the
+ * points' span widened by half of it on each side is kept whole; a bar reaching further is
+ * cut at the frame, and listed as `label: KL interval [lo, hi]` in the note. Without a cut bar,
+ * or when the points have no span, nothing is set.
  * @example
  * ```ts
  * import { klFrame } from "./_kl_frame.ts";
@@ -41,37 +42,37 @@ export interface KlFrame {
  */
 export function klFrame(traces: readonly Trace[]): KlFrame {
   const points: number[] = [];
-  for (const t of traces) for (const x of t.x) if (typeof x === "number") points.push(x);
+  for (const t of traces) {
+    for (const x of t.x) if (typeof x === "number" && Number.isFinite(x)) points.push(x);
+  }
   if (!points.length) return { note: "" };
-  const hiPts = Math.max(...points, 0);
-  const span = Math.max(hiPts - Math.min(...points, 0), 1e-9);
-  const hiAllowed = hiPts + BAR_ALLOWANCE * span;
+  // Sampled KL can dip just below 0; the frame holds every point and KL 0.
+  const lo = Math.min(...points, 0), hi = Math.max(...points, 0);
+  const span = hi - lo;
+  if (!(span > 0)) return { note: "" };
+  const loAllowed = lo - BAR_ALLOWANCE * span, hiAllowed = hi + BAR_ALLOWANCE * span;
   const cut: string[] = [];
-  let hi = hiPts;
+  let frameLo = lo, frameHi = hi;
   for (const t of traces) {
     const e = t.error_x;
     if (!e) continue;
     t.x.forEach((x, i) => {
       const up = e.array[i], down = e.arrayminus[i];
       if (typeof x !== "number" || typeof up !== "number" || typeof down !== "number") return;
-      const end = x + up;
-      if (end <= hiAllowed && x - down >= -0.05 * span) {
-        hi = Math.max(hi, end);
-        return;
-      }
-      if (end <= hiAllowed) hi = Math.max(hi, end);
+      const a = x - down, b = x + up;
+      if (a >= loAllowed) frameLo = Math.min(frameLo, a);
+      if (b <= hiAllowed) frameHi = Math.max(frameHi, b);
+      if (a >= loAllowed && b <= hiAllowed) return;
       const label = [plainText(t.name ?? ""), t.text?.[i] ? plainText(t.text[i]!) : ""]
         .filter(Boolean).join(" ");
-      cut.push(`${label}: KL interval [${round(x - down)}, ${round(end)}]`);
+      cut.push(`${label}: KL interval [${round(a)}, ${round(b)}]`);
     });
   }
   if (!cut.length) return { note: "" };
-  const pad = 0.06 * Math.max(hi, 1e-9);
+  const pad = 0.06 * (frameHi - frameLo);
   return {
-    range: [-pad, hi + pad],
-    note: `Bars cut at the frame (KL cannot be negative; a wide interval would hide the rest): ${
-      cut.join("; ")
-    }.`,
+    range: [frameLo - pad, frameHi + pad],
+    note: `Bars cut at the frame (drawn whole they would hide the rest): ${cut.join("; ")}.`,
   };
 }
 

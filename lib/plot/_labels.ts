@@ -135,7 +135,20 @@ export function segmentBoxes(
   by: number,
   half: number,
   step = 4,
+  clip?: Box,
 ): Box[] {
+  if (clip) {
+    // Only what lies in the plot area can collide with a label; a bar cut at the frame may
+    // run far outside it, and boxes along all of it would be millions.
+    const inside = clipSegment(ax, ay, bx, by, {
+      x0: clip.x0 - half,
+      y0: clip.y0 - half,
+      x1: clip.x1 + half,
+      y1: clip.y1 + half,
+    });
+    if (!inside) return [];
+    [ax, ay, bx, by] = inside;
+  }
   const len = Math.hypot(bx - ax, by - ay);
   const n = Math.max(1, Math.ceil(len / step));
   const out: Box[] = [];
@@ -144,6 +157,40 @@ export function segmentBoxes(
     out.push({ x0: x - half, y0: y - half, x1: x + half, y1: y + half });
   }
   return out;
+}
+
+/** The part of segment a→b inside `box` (Liang–Barsky), or undefined when none is. */
+function clipSegment(
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  box: Box,
+): [number, number, number, number] | undefined {
+  const dx = bx - ax, dy = by - ay;
+  let t0 = 0, t1 = 1;
+  const edges: [number, number][] = [
+    [-dx, ax - box.x0],
+    [dx, box.x1 - ax],
+    [-dy, ay - box.y0],
+    [dy, box.y1 - ay],
+  ];
+  for (const [p, q] of edges) {
+    if (p === 0) {
+      if (q < 0) return undefined;
+      continue;
+    }
+    const r = q / p;
+    if (p < 0) t0 = Math.max(t0, r);
+    else t1 = Math.min(t1, r);
+    if (t0 > t1) return undefined;
+  }
+  return [ax + t0 * dx, ay + t0 * dy, ax + t1 * dx, ay + t1 * dy];
+}
+
+/** A range the figure set, if it is finite and not empty. */
+function usableRange(r: [number, number] | undefined): [number, number] | undefined {
+  return r && Number.isFinite(r[0]) && Number.isFinite(r[1]) && r[1] > r[0] ? r : undefined;
 }
 
 /** [min, max] over traces of the values plus their error bars, padded by 6%. */
@@ -183,13 +230,14 @@ export function placeTraceLabels(
   const labelled = main.filter((t) => t.meta?.placeLabels && t.text);
   if (!labelled.length) return;
   // A range the figure set itself (e.g. a KL frame that cuts a wide bar) is kept.
-  const xr = fig.layout.xaxis?.range ?? paddedRange(main, "x");
-  const yr = fig.layout.yaxis?.range ?? paddedRange(main, "y");
+  const xr = usableRange(fig.layout.xaxis?.range) ?? paddedRange(main, "x");
+  const yr = usableRange(fig.layout.yaxis?.range) ?? paddedRange(main, "y");
   if (!xr || !yr || !fig.layout.xaxis || !fig.layout.yaxis) return;
   fig.layout.xaxis.range = xr;
   fig.layout.yaxis.range = yr;
   const px = (x: number) => area.l + ((x - xr[0]) / (xr[1] - xr[0])) * area.w;
   const py = (y: number) => area.t + (1 - (y - yr[0]) / (yr[1] - yr[0])) * area.h;
+  const plot = areaBox(area);
   const markers: Box[] = [], soft: Box[] = [];
   for (const t of main) {
     const pts: [number, number][] = [];
@@ -203,7 +251,9 @@ export function placeTraceLabels(
     }
     if (t.mode.includes("lines")) {
       for (let k = 1; k < pts.length; k++) {
-        soft.push(...segmentBoxes(pts[k - 1]![0], pts[k - 1]![1], pts[k]![0], pts[k]![1], 1));
+        soft.push(
+          ...segmentBoxes(pts[k - 1]![0], pts[k - 1]![1], pts[k]![0], pts[k]![1], 1, 4, plot),
+        );
       }
     }
     t.x.forEach((x, i) => {
@@ -211,11 +261,11 @@ export function placeTraceLabels(
       if (typeof x !== "number" || typeof y !== "number") return;
       const up = t.error_y?.array[i], down = t.error_y?.arrayminus[i];
       if (typeof up === "number" && typeof down === "number") {
-        soft.push(...segmentBoxes(px(x), py(y + up), px(x), py(y - down), 2));
+        soft.push(...segmentBoxes(px(x), py(y + up), px(x), py(y - down), 2, 4, plot));
       }
       const right = t.error_x?.array[i], left = t.error_x?.arrayminus[i];
       if (typeof right === "number" && typeof left === "number") {
-        soft.push(...segmentBoxes(px(x - left), py(y), px(x + right), py(y), 2));
+        soft.push(...segmentBoxes(px(x - left), py(y), px(x + right), py(y), 2, 4, plot));
       }
     });
   }
@@ -237,7 +287,7 @@ export function placeTraceLabels(
   }
   const annotations = (fig.layout.annotations as unknown[] | undefined) ?? [];
   fig.layout.annotations = annotations;
-  for (const p of placeLabels(requests, markers, soft, areaBox(area), fontSize)) {
+  for (const p of placeLabels(requests, markers, soft, plot, fontSize)) {
     const r = requests[p.index]!;
     annotations.push({
       x: r.x,

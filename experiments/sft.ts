@@ -1,7 +1,7 @@
 /**
  * `deno task sft [--preset quick|default|full] [overrides]`: the two language-model stages
- * of the canonical experiment — the base LM on all of Brown, then SFT on the `reviews`
- * category — with their checkpoints, metrics and a before/after perplexity report.
+ * of the canonical experiment — the base LM on Brown without the `reviews` category, then SFT on
+ * `reviews` — with their checkpoints, metrics and a before/after perplexity report.
  *
  * @module
  */

@@ -202,7 +202,7 @@ export interface CanonicalConfig {
   data: DataConfig;
   /** Transformer shape. */
   model: ModelSection;
-  /** Base LM on all of Brown. */
+  /** Base LM on Brown without the SFT category (`data.sftCategory`). */
   base: LoopConfig;
   /** SFT on the SFT category. */
   sft: LoopConfig;

@@ -75,7 +75,11 @@ export const CANONICAL_SCHEMA: Schema<CanonicalConfig> = {
     } satisfies Schema<DataConfig>,
   },
   model: { type: "section", doc: "transformer shape", schema: MODEL_FIELDS },
-  base: { type: "section", doc: "base LM on all of Brown", schema: LOOP_CONFIG_SCHEMA },
+  base: {
+    type: "section",
+    doc: "base LM on Brown without the SFT category",
+    schema: LOOP_CONFIG_SCHEMA,
+  },
   sft: { type: "section", doc: "SFT on the SFT category", schema: LOOP_CONFIG_SCHEMA },
   prefs: {
     type: "section",

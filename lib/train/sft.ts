@@ -1,7 +1,7 @@
 /**
  * Supervised fine-tuning: next-token cross-entropy with AdamW, global-norm clipping and a
  * warmup + cosine schedule; periodic validation perplexity; metric rows to the caller.
- * Used twice in the canonical task: the base LM on all of Brown, then SFT on `reviews`.
+ * Used twice in the canonical task: the base LM on Brown without `reviews`, then SFT on `reviews`.
  *
  * @module
  */

@@ -13,7 +13,7 @@
  */
 import type { GridAxis } from "../../lib/sweep/grid.ts";
 import { ConfigError } from "../../lib/util/errors.ts";
-import type { CanonicalConfig } from "./config.ts";
+import { type CanonicalConfig, METHODS } from "./config.ts";
 import { CANONICAL_DEFAULTS } from "./config_defaults.ts";
 import { resolveCanonical } from "./config_rules.ts";
 
@@ -152,21 +152,7 @@ export const CANONICAL_PRESETS: Readonly<Record<string, Preset>> = {
     doc: "bigger model, more steps, three seeds: a GPU or a long night",
     extends: "default",
     set: {
-      methods: [
-        "ppo",
-        "ppo_gt",
-        "grpo",
-        "dr_grpo",
-        "rloo",
-        "online_dpo",
-        "dpo",
-        "cdpo",
-        "ipo",
-        "hinge",
-        "simpo",
-        "kto",
-        "bon",
-      ],
+      methods: [...METHODS], // every method the experiment has
       checkpointEvery: 50,
       data: { vocabSize: 4000, trainPrompts: 5000, evalPrompts: 512 },
       model: { dModel: 256, nLayers: 4, nHeads: 8, context: 32, dropout: 0.1 },

@@ -1,9 +1,9 @@
 /**
- * What the on-policy methods without a critic (GRPO, Dr. GRPO, RLOO, online DPO) share in a
- * run: the policy starts as a copy of the SFT model, checkpoints save it, training samples
- * go to samples.jsonl, every rollout is also scored by the gold reward and the reward model
- * (`reward/gold`, `reward/proxy`), checkpoints are evaluated on held-out prompts, and the
- * run is gated as PPO is: `reward/gold` flat over the last fifth of its iterations.
+ * What the on-policy methods (PPO and PPO-GT; GRPO, Dr. GRPO, RLOO and online DPO, which have
+ * no critic) share in a run: the policy starts as a copy of the SFT model, checkpoints save
+ * it, training samples go to samples.jsonl, every rollout is also scored by the gold reward
+ * and the reward model (`reward/gold`, `reward/proxy`), checkpoints are evaluated on held-out
+ * prompts, and the run is gated on `reward/gold` being flat over its last fifth of iterations.
  *
  * @module
  */

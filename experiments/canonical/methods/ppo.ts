@@ -10,10 +10,8 @@ import type { CanonicalConfig, Method } from "../config.ts";
 import type { PpoConfig } from "../../../lib/train/ppo_config.ts";
 import { trainPpo } from "../../../lib/train/ppo.ts";
 import { ScalarModel } from "../../../lib/models/scalar_head.ts";
-import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
 import { scaledRewardSource } from "../../../lib/train/reward_scale.ts";
-import { ppoConvergenceGate } from "../../../lib/eval/convergence.ts";
-import { gateNotes } from "./types.ts";
+import { trainOnlineMethod } from "./online.ts";
 import { evalConfig, type MethodRunConfig, type MethodSpec } from "./types.ts";
 
 /** The typed config of one PPO run. */
@@ -41,52 +39,20 @@ export const PPO_SPEC: MethodSpec<PpoRunConfig> = {
     return ppoRunConfig(c, method);
   },
   train: async (ctx, run) => {
-    const policy = ctx.sft.clone(true);
     const value = run.valueInit === "reward"
       ? ctx.rm.clone(true)
       : ScalarModel.fromLM(ctx.sft, run.trainer.seed);
-    const tok = ctx.data.tokenizer;
-    const samples: Record<string, unknown>[] = [];
-    ctx.record.checkpoints.save = (path, step) =>
-      saveCheckpoint(path, policy, {
-        tokenizer: tok.toJSON(),
-        meta: { stage: "run", run: ctx.runId, step },
-      });
-    const onProxy = run.method === "ppo";
-    const reward = onProxy
+    // PPO trains on the (standardised) reward model, PPO-GT on the (standardised) gold
+    // reward; both watch both in their own units.
+    const reward = run.method === "ppo"
       ? scaledRewardSource(ctx.proxy, ctx.scales.proxy)
       : scaledRewardSource(ctx.gold, ctx.scales.gold);
     try {
-      const rows = await trainPpo({
-        policy,
-        ref: ctx.sft,
-        value,
-        // PPO trains on the (standardised) reward model, PPO-GT on the (standardised) gold
-        // reward; both watch both in their own units.
-        reward,
-        rewardMetric: "reward/score",
-        monitors: { "reward/gold": ctx.gold, "reward/proxy": ctx.proxy },
-        prompts: ctx.data.trainPrompts,
-        config: run.trainer,
-        onSamples: (ss) =>
-          ss.forEach((s) =>
-            samples.push({
-              kind: "train",
-              step: s.step,
-              prompt: tok.decode(s.prompt),
-              completion: tok.decode(s.response),
-              score: s.score,
-            })
-          ),
-        progress: ctx.label,
-        onRow: (row) => ctx.record.rows.push(row),
-        afterStep: (done) => ctx.record.checkpoints.afterStep(done),
-        evaluate: () => ctx.evaluateCheckpoint(policy),
-      });
-      return { rows, samples, policy, notes: gateNotes(ppoConvergenceGate(rows)) };
-    } catch (e) {
-      policy.dispose();
-      throw e;
+      return await trainOnlineMethod(
+        ctx,
+        (parts) =>
+          trainPpo({ ...parts, value, reward, rewardMetric: "reward/score", config: run.trainer }),
+      );
     } finally {
       value.dispose();
     }

@@ -13,11 +13,16 @@
  */
 import { type CanonicalConfig, DPO_FAMILY, type Method } from "../config.ts";
 import { type DpoConfig, trainDpo } from "../../../lib/train/dpo.ts";
-import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
 import { readRefs } from "../stages/refs.ts";
 import { rmSeed } from "../stages/feedback.ts";
 import { dpoConvergenceGate } from "../../../lib/eval/convergence.ts";
-import { evalConfig, gateNotes, type MethodRunConfig, type MethodSpec } from "./types.ts";
+import {
+  evalConfig,
+  gateNotes,
+  type MethodRunConfig,
+  type MethodSpec,
+  runPolicy,
+} from "./types.ts";
 
 /** The typed config of one DPO-family run. */
 export interface DpoRunConfig extends MethodRunConfig {
@@ -63,12 +68,7 @@ export const DPO_SPEC: MethodSpec<DpoRunConfig> = {
   inputs: ["data", "sft", "prefs", "rm", "refs"],
   runConfig: dpoRunConfig,
   train: async (ctx, run) => {
-    const policy = ctx.sft.clone(true);
-    ctx.record.checkpoints.save = (path, step) =>
-      saveCheckpoint(path, policy, {
-        tokenizer: ctx.data.tokenizer.toJSON(),
-        meta: { stage: "run", run: ctx.runId, step },
-      });
+    const policy = runPolicy(ctx);
     const { prefs, refs } = ctx.upstream;
     if (!refs) throw new RangeError(`${ctx.runId} needs the refs stage, which was not run`);
     const beta = run.trainer.beta *

@@ -29,7 +29,6 @@ import {
 } from "../../../lib/train/kto.ts";
 import { thumbsLabels } from "../../../lib/data/unpaired_feedback.ts";
 import { responseBatch } from "../../../lib/data/response_batch.ts";
-import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
 import { dpoConvergenceGate } from "../../../lib/eval/convergence.ts";
 import { Rng } from "../../../lib/util/rng.ts";
 import { readRefs } from "../stages/refs.ts";
@@ -40,6 +39,7 @@ import {
   type MethodContext,
   type MethodRunConfig,
   type MethodSpec,
+  runPolicy,
 } from "./types.ts";
 
 /** The typed config of one KTO run. */
@@ -109,12 +109,7 @@ export const KTO_SPEC: MethodSpec<KtoRunConfig> = {
     return ktoRunConfig(c);
   },
   train: async (ctx, run) => {
-    const policy = ctx.sft.clone(true);
-    ctx.record.checkpoints.save = (path, step) =>
-      saveCheckpoint(path, policy, {
-        tokenizer: ctx.data.tokenizer.toJSON(),
-        meta: { stage: "run", run: ctx.runId, step },
-      });
+    const policy = runPolicy(ctx);
     const { prefs, refs } = ctx.upstream;
     if (!refs) throw new RangeError(`${ctx.runId} needs the refs stage, which was not run`);
     const beta = run.trainer.beta * ctx.scales.proxy.std;

@@ -7,12 +7,10 @@
  *
  * @module
  */
-import type { CausalLM } from "../../../lib/models/causal_lm.ts";
-import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
 import type { MetricRow } from "../../../lib/train/metrics.ts";
 import type { OnlineRun } from "../../../lib/train/online_loop.ts";
 import { ppoConvergenceGate } from "../../../lib/eval/convergence.ts";
-import { gateNotes, type MethodContext, type Trained } from "./types.ts";
+import { gateNotes, type MethodContext, runPolicy, type Trained } from "./types.ts";
 
 /** The parts of a trainer's run every online method fills the same way. */
 export type OnlineRunParts = Omit<OnlineRun, "reward" | "rewardMetric">;
@@ -27,14 +25,9 @@ export async function trainOnlineMethod(
   train: (parts: OnlineRunParts) => Promise<MetricRow[]>,
   notes: Record<string, number | string | boolean | null> = {},
 ): Promise<Trained> {
-  const policy: CausalLM = ctx.sft.clone(true);
+  const policy = runPolicy(ctx);
   const tok = ctx.data.tokenizer;
   const samples: Record<string, unknown>[] = [];
-  ctx.record.checkpoints.save = (path, step) =>
-    saveCheckpoint(path, policy, {
-      tokenizer: tok.toJSON(),
-      meta: { stage: "run", run: ctx.runId, step },
-    });
   try {
     const rows = await train({
       policy,

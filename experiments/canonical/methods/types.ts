@@ -14,6 +14,7 @@ import type { CanonicalConfig, Method } from "../config.ts";
 import type { CanonicalData } from "../stages/data.ts";
 import type { Upstream, UpstreamStage } from "../stages/upstream.ts";
 import type { CausalLM } from "../../../lib/models/causal_lm.ts";
+import { saveCheckpoint } from "../../../lib/models/checkpoint.ts";
 import type { ScalarModel } from "../../../lib/models/scalar_head.ts";
 import type { RewardSource } from "../../../lib/train/rollout.ts";
 import type { MetricRow } from "../../../lib/train/metrics.ts";
@@ -126,4 +127,18 @@ export function gateNotes(g: GateResult): Record<string, number | boolean | null
     gate_value: Number.isFinite(g.value) ? g.value : null,
     gate_threshold: g.threshold,
   };
+}
+
+/**
+ * The policy a run trains: a copy of the SFT model, which the run's checkpoints save (with
+ * the tokenizer, and the run and step in their meta). The caller disposes it on failure.
+ */
+export function runPolicy(ctx: MethodContext): CausalLM {
+  const policy = ctx.sft.clone(true);
+  ctx.record.checkpoints.save = (path, step) =>
+    saveCheckpoint(path, policy, {
+      tokenizer: ctx.data.tokenizer.toJSON(),
+      meta: { stage: "run", run: ctx.runId, step },
+    });
+  return policy;
 }

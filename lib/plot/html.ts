@@ -115,6 +115,50 @@ export async function writePlotlyBundle(dir: string): Promise<string> {
  */
 export type PlotlySource = "inline" | "beside" | { src: string };
 
+/** The `<script>` tag that loads plotly.js from `source`. */
+export function plotlyScriptTag(source: PlotlySource): string {
+  return source === "inline"
+    ? `<script>${plotlyBundle()}</script>`
+    : `<script src="${escapeHtml(source === "beside" ? PLOTLY_FILE : source.src)}"></script>`;
+}
+
+/**
+ * A page's head: doctype, charset, generator, `title` (already escaped), the `css` rules and
+ * then `head` (e.g. the plotly.js script tag).
+ */
+export function pageHead(title: string, css: string, head: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="rlhf-kit, plotly.js ${PLOTLY_VERSION}">
+<title>${title}</title>
+<style>
+${css}
+</style>
+${head}
+</head>`;
+}
+
+/**
+ * The script that draws `figures` into the divs `fig-0`, `fig-1`, …, or, when plotly.js did
+ * not load, inserts `missing` into the body at `where`.
+ */
+export function drawFiguresScript(
+  figures: readonly Figure[],
+  missing: { where: "afterbegin" | "beforeend"; html: string },
+): string {
+  return `<script>
+const figures = ${scriptJson(figures)};
+if (!window.Plotly) {
+  document.body.insertAdjacentHTML("${missing.where}",
+    ${JSON.stringify(missing.html)});
+} else {
+  figures.forEach((f, i) => Plotly.newPlot("fig-" + i, f.data, f.layout, { displaylogo: false }));
+}
+</script>`;
+}
+
 /** Options of {@link figureHtml}. */
 export interface FigureHtmlOptions {
   /** Page title and heading. */
@@ -138,34 +182,20 @@ export function figureHtml(figs: Figure | readonly Figure[], opts: FigureHtmlOpt
   const divs = list.map((f, i) =>
     `<div id="fig-${i}" class="fig" style="width:${f.layout.width}px;height:${f.layout.height}px"></div>`
   );
-  const source = opts.plotly ?? "inline";
-  const script = source === "inline"
-    ? `<script>${plotlyBundle()}</script>`
-    : `<script src="${escapeHtml(source === "beside" ? PLOTLY_FILE : source.src)}"></script>`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="rlhf-kit, plotly.js ${PLOTLY_VERSION}">
-<title>${title}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 1em 2em; }
-.fig { margin-bottom: 2em; }
-</style>
-${script}
-</head>
+  const head = pageHead(
+    title,
+    "body { font-family: system-ui, sans-serif; margin: 1em 2em; }\n.fig { margin-bottom: 2em; }",
+    plotlyScriptTag(opts.plotly ?? "inline"),
+  );
+  const draw = drawFiguresScript(list, {
+    where: "beforeend",
+    html: `<p>plotly.js did not load: keep ${PLOTLY_FILE} beside this page.</p>`,
+  });
+  return `${head}
 <body>
 <h1>${title}</h1>
 ${divs.join("\n")}
-<script>
-const figures = ${scriptJson(list)};
-if (!window.Plotly) {
-  document.body.insertAdjacentHTML("beforeend",
-    "<p>plotly.js did not load: keep ${PLOTLY_FILE} beside this page.</p>");
-} else {
-  figures.forEach((f, i) => Plotly.newPlot("fig-" + i, f.data, f.layout, { displaylogo: false }));
-}
-</script>
+${draw}
 </body>
 </html>
 `;

@@ -11,9 +11,9 @@
  * @module
  */
 import type { Figure } from "./figure.ts";
-import { PLOTLY_FILE, PLOTLY_VERSION, plotlyBundle } from "./html.ts";
+import { drawFiguresScript, pageHead, PLOTLY_FILE, plotlyScriptTag } from "./html.ts";
 import { sizeFigure } from "./size_figure.ts";
-import { escapeHtml, scriptJson } from "../util/html_escape.ts";
+import { escapeHtml } from "../util/html_escape.ts";
 import { writeTextAtomic } from "../util/atomic_write.ts";
 
 /** One block of a section, drawn in order. */
@@ -53,6 +53,19 @@ export interface ReportPageOptions {
 }
 
 const ID = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+/** The report page's style rules. */
+const REPORT_CSS =
+  `body { font-family: system-ui, sans-serif; margin: 1em 2em; max-width: 1100px; color: #222; }
+h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+.fig { margin: 1em 0 2em; }
+table.kit-table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
+table.kit-table th, table.kit-table td { border: 1px solid #ddd; padding: 2px 8px; }
+table.kit-table th { background: #f4f4f4; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+.warn { color: #a00; font-weight: bold; }
+nav li { display: inline; margin-right: 1.2em; }
+nav ul { padding-left: 0; }`;
 
 /**
  * The report as one HTML page (see the module doc).
@@ -95,42 +108,13 @@ export function reportPage(
       `</section>`;
   });
   const toc = sections.map((s) => `<li><a href="#${s.id}">${escapeHtml(s.title)}</a></li>`);
-  const source = opts.plotly ?? { src: PLOTLY_FILE };
-  const script = !figures.length
-    ? ""
-    : source === "inline"
-    ? `<script>${plotlyBundle()}</script>`
-    : `<script src="${escapeHtml(source.src)}"></script>`;
-  const draw = !figures.length ? "" : `<script>
-const figures = ${scriptJson(figures)};
-if (!window.Plotly) {
-  document.body.insertAdjacentHTML("afterbegin",
-    "<p class=\\"warn\\">plotly.js did not load: keep the plots/ folder beside this page.</p>");
-} else {
-  figures.forEach((f, i) => Plotly.newPlot("fig-" + i, f.data, f.layout, { displaylogo: false }));
-}
-</script>`;
+  const script = figures.length ? plotlyScriptTag(opts.plotly ?? { src: PLOTLY_FILE }) : "";
+  const draw = !figures.length ? "" : drawFiguresScript(figures, {
+    where: "afterbegin",
+    html: `<p class="warn">plotly.js did not load: keep the plots/ folder beside this page.</p>`,
+  });
   const title = escapeHtml(opts.title);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="generator" content="rlhf-kit, plotly.js ${PLOTLY_VERSION}">
-<title>${title}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 1em 2em; max-width: 1100px; color: #222; }
-h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
-.fig { margin: 1em 0 2em; }
-table.kit-table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0 1em; }
-table.kit-table th, table.kit-table td { border: 1px solid #ddd; padding: 2px 8px; }
-table.kit-table th { background: #f4f4f4; }
-pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-.warn { color: #a00; font-weight: bold; }
-nav li { display: inline; margin-right: 1.2em; }
-nav ul { padding-left: 0; }
-</style>
-${script}
-</head>
+  return `${pageHead(title, REPORT_CSS, script)}
 <body>
 <h1>${title}</h1>
 ${opts.subtitle ? `<p>${escapeHtml(opts.subtitle)}</p>\n` : ""}<nav><ul>${toc.join("")}</ul></nav>
